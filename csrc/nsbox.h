@@ -1,0 +1,104 @@
+/*
+ * nsbox: declarations shared by the C files of the nsbox.core module.
+ *
+ * A plan is built in the parent (plan.c) and only read in the child
+ * (child.c, mount.c, net.c): every string it points to is anchored by the
+ * plan's Lua userdata, so the child, which runs on a copy of the parent's
+ * memory, can use it without allocating anything.
+ */
+#ifndef NSBOX_H
+#define NSBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lua.h>
+
+#define NSBOX_PLAN_MT "nsbox.plan"
+#define NSBOX_PROCESS_MT "nsbox.process"
+
+/* In the order of step_op_names (plan.c). */
+enum step_op {
+	STEP_HOSTNAME,
+	STEP_DOMAINNAME,
+	STEP_MOUNT,
+	STEP_BIND,
+	STEP_LOOPBACK,
+	STEP_CHDIR,
+};
+
+/* One step of a plan; which fields matter depends on op. */
+struct step {
+	enum step_op op;
+	const char *desc;   /* "mount tmpfs on /tmp": names the step in errors */
+	const char *source; /* hostname, domain name, mount or bind source */
+	const char *target; /* mount point, directory */
+	const char *fstype;
+	const char *data;
+	unsigned long flags; /* MS_* for mounts */
+	bool optional;       /* bind: skip when the source does not exist */
+	bool readonly;       /* bind: make the bind (and its submounts) read-only */
+	bool recursive;      /* bind: include submounts */
+};
+
+enum setgroups_policy {
+	SETGROUPS_AUTO,  /* deny only when the parent may not write gid_map otherwise */
+	SETGROUPS_DENY,
+	SETGROUPS_ALLOW,
+};
+
+struct plan {
+	int clone_flags;
+	const char *uid_map; /* text for /proc/PID/uid_map, or NULL */
+	const char *gid_map;
+	enum setgroups_policy setgroups;
+	size_t nsteps;
+	struct step steps[];
+};
+
+/* What a failing child writes to the parent before _exit. */
+struct child_report {
+	int32_t step; /* index into plan->steps; plan->nsteps means exec */
+	int32_t err;
+};
+
+struct child_args {
+	const struct plan *plan;
+	char *const *argv;
+	char *const *envp;
+	int report_fd; /* close-on-exec: EOF in the parent means exec happened */
+	int sync_fd;   /* -1, or where the parent says the id maps are written */
+};
+
+/* plan.c */
+extern const char *const step_op_names[];
+
+/* child.c */
+_Noreturn void child_main(const struct child_args *args);
+
+/* mount.c: parent side. Options at idx -> *flags; pushes the data string (or nil) and sets *data. */
+void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char **data);
+
+/* mount.c: child side, async-signal-safe, return -1 with errno set */
+int mount_run_step(const struct step *step);
+int mount_run_bind(const struct step *step);
+
+/* net.c: child side */
+int net_loopback_up(void);
+
+/* ns.c */
+extern const char *const ns_names[];
+extern const int ns_flags[];
+
+/* core.c */
+int nsbox_fail(lua_State *L, const char *what);
+int nsbox_result(lua_State *L, int rc, const char *what);
+
+void ns_open(lua_State *L);
+void mount_open(lua_State *L);
+void plan_open(lua_State *L);
+void spawn_open(lua_State *L);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * Plans: the Lua plan table compiled by nsbox.recipe -> one C struct in a
+ * userdata. Strings are not copied: each is anchored in the userdata's own
+ * table, so they live as long as the plan whatever happens to the Lua table.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "nsbox.h"
+
+/* Indexed by enum step_op. */
+const char *const step_op_names[] = {
+	"hostname", "domainname", "mount", "bind", "loopback", "chdir", NULL,
+};
+
+/* Anchor the string on top of the stack in the plan's table (at anchors) and pop it. */
+static const char *anchor(lua_State *L, int anchors)
+{
+	const char *s = lua_tostring(L, -1);
+
+	lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
+	return s;
+}
+
+/* Field key of the table at idx as an anchored string, or NULL when absent. */
+static const char *opt_string_field(lua_State *L, int idx, const char *key, int anchors)
+{
+	int type = lua_getfield(L, idx, key);
+
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (type != LUA_TSTRING)
+		luaL_error(L, "plan field '%s' must be a string, got %s", key, lua_typename(L, type));
+	return anchor(L, anchors);
+}
+
+static bool bool_field(lua_State *L, int idx, const char *key)
+{
+	bool value;
+
+	lua_getfield(L, idx, key);
+	value = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return value;
+}
+
+static void read_step(lua_State *L, int idx, struct step *step, int anchors)
+{
+	lua_getfield(L, idx, "op");
+	step->op = (enum step_op)luaL_checkoption(L, -1, NULL, step_op_names);
+	lua_pop(L, 1);
+	step->desc = opt_string_field(L, idx, "desc", anchors);
+	if (step->desc == NULL)
+		luaL_error(L, "plan step without 'desc'");
+	step->source = opt_string_field(L, idx, "source", anchors);
+	step->target = opt_string_field(L, idx, "target", anchors);
+	step->fstype = opt_string_field(L, idx, "fstype", anchors);
+	step->optional = bool_field(L, idx, "optional");
+	step->readonly = bool_field(L, idx, "readonly");
+	step->recursive = bool_field(L, idx, "recursive");
+	lua_getfield(L, idx, "options");
+	mount_parse_flags(L, -1, &step->flags, &step->data);
+	if (step->data)
+		anchor(L, anchors);
+	else
+		lua_pop(L, 1);
+	lua_pop(L, 1);
+}
+
+static int read_clone_flags(lua_State *L, int idx)
+{
+	int flags = 0;
+
+	lua_getfield(L, idx, "namespaces");
+	luaL_checktype(L, -1, LUA_TTABLE);
+	for (lua_Integer i = 1; lua_geti(L, -1, i) != LUA_TNIL; i++) {
+		flags |= ns_flags[luaL_checkoption(L, -1, NULL, ns_names)];
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
+	return flags;
+}
+
+/* core.plan(plan_table) -> plan userdata */
+static int l_plan(lua_State *L)
+{
+	static const char *const setgroups_names[] = {"auto", "deny", "allow", NULL};
+	struct plan *plan;
+	size_t nsteps;
+	int anchors;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "steps");
+	luaL_checktype(L, -1, LUA_TTABLE);
+	nsteps = lua_rawlen(L, -1);
+	lua_pop(L, 1);
+
+	plan = lua_newuserdatauv(L, sizeof(*plan) + nsteps * sizeof(struct step), 1);
+	memset(plan, 0, sizeof(*plan) + nsteps * sizeof(struct step));
+	luaL_setmetatable(L, NSBOX_PLAN_MT);
+	lua_newtable(L);
+	anchors = lua_gettop(L);
+
+	plan->clone_flags = read_clone_flags(L, 1);
+	plan->uid_map = opt_string_field(L, 1, "uid_map", anchors);
+	plan->gid_map = opt_string_field(L, 1, "gid_map", anchors);
+	lua_getfield(L, 1, "setgroups");
+	plan->setgroups = (enum setgroups_policy)luaL_checkoption(L, -1, "auto", setgroups_names);
+	lua_pop(L, 1);
+
+	lua_getfield(L, 1, "steps");
+	for (size_t i = 0; i < nsteps; i++) {
+		lua_geti(L, -1, (lua_Integer)i + 1);
+		luaL_checktype(L, -1, LUA_TTABLE);
+		read_step(L, lua_gettop(L), &plan->steps[i], anchors);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	plan->nsteps = nsteps;
+	lua_setiuservalue(L, -2, 1);
+	return 1;
+}
+
+static int plan_tostring(lua_State *L)
+{
+	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
+
+	lua_pushfstring(L, "nsbox.plan{%d steps}", (int)plan->nsteps);
+	return 1;
+}
+
+void plan_open(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"plan", l_plan},
+		{NULL, NULL},
+	};
+
+	luaL_newmetatable(L, NSBOX_PLAN_MT);
+	lua_pushcfunction(L, plan_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+	luaL_setfuncs(L, fns, 0);
+}

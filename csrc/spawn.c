@@ -1,0 +1,427 @@
+/*
+ * Spawning: clone the child with its new namespaces, write its id maps,
+ * release it, learn over the report pipe whether it reached exec; and the
+ * process handle the parent keeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nsbox.h"
+
+extern char **environ;
+
+struct process {
+	pid_t pid;
+	int status; /* waitpid status, once reaped */
+	bool reaped;
+};
+
+static const char *const signal_names[] = {
+	"HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+	"PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+	"XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS", NULL,
+};
+
+/* A signal given as a number, or a name with or without SIG, in any case. */
+static int check_signal(lua_State *L, int idx, const char *def)
+{
+	const char *name;
+	char upper[16];
+	size_t i;
+
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer sig = luaL_checkinteger(L, idx);
+
+		luaL_argcheck(L, sig > 0 && sig < NSIG, idx, "signal number out of range");
+		return (int)sig;
+	}
+	name = luaL_optstring(L, idx, def);
+	for (i = 0; name[i] && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
+	upper[i] = '\0';
+	name = strncmp(upper, "SIG", 3) == 0 ? upper + 3 : upper;
+	for (int k = 0; signal_names[k]; k++)
+		if (strcmp(name, signal_names[k]) == 0)
+			return k + 1;
+	return luaL_argerror(L, idx, lua_pushfstring(L, "unknown signal '%s'", lua_tostring(L, idx)));
+}
+
+/* A Lua list of strings at idx -> a NULL-terminated array kept alive on the stack. */
+static char **string_array(lua_State *L, int idx, const char *what)
+{
+	size_t n = lua_rawlen(L, idx);
+	char **array = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);
+
+	for (size_t i = 0; i < n; i++) {
+		if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
+			luaL_error(L, "%s[%d] must be a string, got %s", what, (int)i + 1, luaL_typename(L, -1));
+		array[i] = (char *)lua_tostring(L, -1); /* anchored by the list */
+		lua_pop(L, 1);
+	}
+	array[n] = NULL;
+	return array;
+}
+
+static int write_file(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	size_t len = strlen(text);
+	int fd, err;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len); /* the kernel takes a map in one write */
+	err = errno;
+	close(fd);
+	if (n == (ssize_t)len)
+		return 0;
+	errno = n < 0 ? err : EIO;
+	return -1;
+}
+
+/*
+ * Write the child's maps; on failure *what names the file. gid_map needs
+ * setgroups denied first unless the parent holds CAP_SETGID, so "auto"
+ * tries without and denies only when the kernel says so.
+ */
+static int write_id_maps(pid_t pid, const struct plan *plan, const char **what)
+{
+	*what = "setgroups";
+	if (plan->setgroups == SETGROUPS_DENY && write_file(pid, "setgroups", "deny") < 0)
+		return -1;
+	*what = "uid_map";
+	if (plan->uid_map && write_file(pid, "uid_map", plan->uid_map) < 0)
+		return -1;
+	*what = "gid_map";
+	if (plan->gid_map && write_file(pid, "gid_map", plan->gid_map) < 0) {
+		if (errno != EPERM || plan->setgroups != SETGROUPS_AUTO)
+			return -1;
+		*what = "setgroups";
+		if (write_file(pid, "setgroups", "deny") < 0)
+			return -1;
+		*what = "gid_map";
+		return write_file(pid, "gid_map", plan->gid_map);
+	}
+	return 0;
+}
+
+static void reap(struct process *proc)
+{
+	while (waitpid(proc->pid, &proc->status, __WALL) < 0 && errno == EINTR)
+		;
+	proc->reaped = true;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Read the child's report: 0 at EOF (it reached exec), 1 with a report. */
+static int read_report(int fd, struct child_report *report)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, report, sizeof(*report));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(*report))
+		*report = (struct child_report){.step = -1, .err = n < 0 ? errno : EPIPE};
+	return 1;
+}
+
+static int spawn_failure(lua_State *L, const char *op, const char *message, int err)
+{
+	luaL_pushfail(L);
+	lua_pushstring(L, message);
+	lua_pushinteger(L, err);
+	lua_pushstring(L, op);
+	return 4;
+}
+
+static int child_failure(lua_State *L, const struct plan *plan, char *const argv[], struct child_report r)
+{
+	const char *text = strerror(r.err);
+
+	if (r.step < 0 || (size_t)r.step > plan->nsteps)
+		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
+	if ((size_t)r.step == plan->nsteps)
+		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", argv[0],
+							       r.step + 1, text), r.err);
+	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
+			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1, text),
+			     r.err);
+}
+
+/*
+ * core.spawn(plan, argv [, env]) -> process
+ *   | nil, message, errno, op   (op: the step that failed, "clone", "exec", ...)
+ */
+static int l_spawn(lua_State *L)
+{
+	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
+	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1};
+	int report[2] = {-1, -1}, sync[2] = {-1, -1};
+	bool need_sync = (plan->clone_flags & CLONE_NEWUSER) != 0;
+	struct child_report r;
+	struct process *proc;
+	const char *what;
+	pid_t pid;
+
+	lua_settop(L, 3);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
+	args.argv = string_array(L, 2, "argv");
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		args.envp = string_array(L, 3, "env");
+	}
+	/* Everything Lua may allocate is allocated before the clone. */
+	proc = lua_newuserdatauv(L, sizeof(*proc), 0);
+	*proc = (struct process){.pid = -1, .reaped = true};
+	luaL_setmetatable(L, NSBOX_PROCESS_MT);
+
+	if (pipe2(report, O_CLOEXEC) < 0 || (need_sync && pipe2(sync, O_CLOEXEC) < 0)) {
+		int err = errno;
+
+		close_fd(&report[0]);
+		close_fd(&report[1]);
+		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
+	}
+	args.report_fd = report[1];
+	args.sync_fd = sync[0];
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD, NULL, NULL, NULL, 0UL);
+	if (pid == 0) {
+		close(report[0]);
+		if (need_sync)
+			close(sync[1]);
+		child_main(&args);
+	}
+	close_fd(&report[1]);
+	close_fd(&sync[0]);
+	if (pid < 0) {
+		int err = errno;
+
+		close_fd(&report[0]);
+		close_fd(&sync[1]);
+		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
+	}
+	*proc = (struct process){.pid = pid};
+
+	if (need_sync) {
+		if (write_id_maps(pid, plan, &what) < 0) {
+			int err = errno;
+
+			close_fd(&sync[1]);
+			close_fd(&report[0]);
+			reap(proc);
+			return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what,
+								      strerror(err)), err);
+		}
+		if (write(sync[1], "", 1) != 1) {
+			int err = errno;
+
+			close_fd(&sync[1]);
+			close_fd(&report[0]);
+			kill(pid, SIGKILL);
+			reap(proc);
+			return spawn_failure(L, "sync", lua_pushfstring(L, "release child: %s", strerror(err)), err);
+		}
+		close_fd(&sync[1]);
+	}
+	if (read_report(report[0], &r)) {
+		close_fd(&report[0]);
+		reap(proc);
+		return child_failure(L, plan, args.argv, r);
+	}
+	close_fd(&report[0]);
+	return 1;
+}
+
+/* os.execute's shape: true|nil, "exit"|"signal", code */
+static int push_status(lua_State *L, int status)
+{
+	if (WIFSIGNALED(status)) {
+		luaL_pushfail(L);
+		lua_pushliteral(L, "signal");
+		lua_pushinteger(L, WTERMSIG(status));
+	} else {
+		int code = WEXITSTATUS(status);
+
+		if (code == 0)
+			lua_pushboolean(L, 1);
+		else
+			luaL_pushfail(L);
+		lua_pushliteral(L, "exit");
+		lua_pushinteger(L, code);
+	}
+	return 3;
+}
+
+static struct process *check_process(lua_State *L)
+{
+	return luaL_checkudata(L, 1, NSBOX_PROCESS_MT);
+}
+
+static void forward_signals_until_exit(struct process *proc)
+{
+	sigset_t set, old;
+	siginfo_t info;
+	struct timespec now = {0, 0};
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (;;) {
+		pid_t r = waitpid(proc->pid, &proc->status, WNOHANG | __WALL);
+
+		if (r == proc->pid || (r < 0 && errno != EINTR))
+			break;
+		if (sigwaitinfo(&set, &info) > 0 && info.si_signo != SIGCHLD)
+			kill(proc->pid, info.si_signo);
+	}
+	/* Signals that raced the end were meant for the sandbox, which is gone. */
+	sigdelset(&set, SIGCHLD);
+	while (sigtimedwait(&set, &info, &now) > 0)
+		;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	proc->reaped = true;
+}
+
+/*
+ * process:wait() -> true|nil, "exit"|"signal", code. While waiting, SIGINT,
+ * SIGTERM and SIGHUP sent to this process are passed on to the sandbox.
+ */
+static int process_wait(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	if (proc->pid < 0) {
+		errno = ECHILD;
+		return nsbox_fail(L, "wait");
+	}
+	if (!proc->reaped)
+		forward_signals_until_exit(proc);
+	return push_status(L, proc->status);
+}
+
+/* process:kill([signal]) -> true | nil, message, errno; default TERM. */
+static int process_kill(lua_State *L)
+{
+	struct process *proc = check_process(L);
+	int sig = check_signal(L, 2, "TERM");
+
+	if (proc->reaped) {
+		errno = ESRCH;
+		return nsbox_fail(L, "kill");
+	}
+	return nsbox_result(L, kill(proc->pid, sig), "kill");
+}
+
+/* __close and __gc: a sandbox nobody waits for is killed and reaped, never leaked. */
+static int process_close(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	if (!proc->reaped) {
+		kill(proc->pid, SIGKILL);
+		reap(proc);
+	}
+	return 0;
+}
+
+static int process_index(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	if (strcmp(luaL_checkstring(L, 2), "pid") == 0) {
+		lua_pushinteger(L, proc->pid);
+		return 1;
+	}
+	lua_getmetatable(L, 1);
+	lua_getfield(L, -1, "methods");
+	lua_getfield(L, -1, lua_tostring(L, 2));
+	return 1;
+}
+
+static int process_tostring(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	if (!proc->reaped)
+		lua_pushfstring(L, "nsbox.process{pid=%d, running}", (int)proc->pid);
+	else if (WIFSIGNALED(proc->status))
+		lua_pushfstring(L, "nsbox.process{pid=%d, signal %d}", (int)proc->pid, WTERMSIG(proc->status));
+	else
+		lua_pushfstring(L, "nsbox.process{pid=%d, exit %d}", (int)proc->pid, WEXITSTATUS(proc->status));
+	return 1;
+}
+
+/* core.environ() -> the calling process's environment as a list of "NAME=value". */
+static int l_environ(lua_State *L)
+{
+	lua_newtable(L);
+	for (int i = 0; environ[i]; i++) {
+		lua_pushstring(L, environ[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/* core.signum(name) -> number: the CLI turns "killed by SIGTERM" into 128+15. */
+static int l_signum(lua_State *L)
+{
+	lua_pushinteger(L, check_signal(L, 1, NULL));
+	return 1;
+}
+
+void spawn_open(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{"wait", process_wait},
+		{"kill", process_kill},
+		{"close", process_close},
+		{NULL, NULL},
+	};
+	static const luaL_Reg metamethods[] = {
+		{"__index", process_index},
+		{"__tostring", process_tostring},
+		{"__close", process_close},
+		{"__gc", process_close},
+		{NULL, NULL},
+	};
+	static const luaL_Reg fns[] = {
+		{"spawn", l_spawn},
+		{"environ", l_environ},
+		{"signum", l_signum},
+		{NULL, NULL},
+	};
+
+	luaL_newmetatable(L, NSBOX_PROCESS_MT);
+	luaL_setfuncs(L, metamethods, 0);
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "methods");
+	lua_pop(L, 1);
+	luaL_setfuncs(L, fns, 0);
+}
