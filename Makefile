@@ -31,14 +31,16 @@ setup:
 	sh ./setup.sh
 
 install: setup
-	luarocks --lua-version=$(LUA_VERSION) make --local=no nsbox-scm-1.rockspec
+	luarocks --lua-version=$(LUA_VERSION) make nsbox-scm-1.rockspec
 
 # The main job: install, then show a UTS namespace from the installed module.
 demo: install
 	cd / && lua $(CURDIR)/recipes/uts.lua sh -c 'echo "inside:  $$(hostname)"'
 	@echo "outside: $$(hostname)"
 
+# The last spec compares the host with this snapshot.
 test: setup all
+	sh spec/support/host-state.sh > build/host-before.txt
 	busted
 
 check: all

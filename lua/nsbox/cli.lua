@@ -1,0 +1,42 @@
+-- nsbox.cli: what every recipe script shares. The script exits like
+-- `docker run`: the command's status; 128+N when it died of signal N; 125 when
+-- nsbox failed; 126 when the command cannot be executed; 127 when not found.
+
+local nsbox = require "nsbox"
+
+local M = {}
+
+local ENOENT = 2
+
+local function fail(code, message)
+  io.stderr:write("nsbox: ", (tostring(message):gsub("^nsbox: ", "")), "\n")
+  os.exit(code)
+end
+
+-- The script's arguments as a command, or nil for the recipe's default.
+local function command(args)
+  if not args or #args == 0 then return nil end
+  return table.move(args, 1, #args, 1, {})
+end
+
+-- cli.main(recipe_or_builder [, args]): run the command in args (default:
+-- the script's own arguments) and exit with its status. A builder is
+-- called with args and returns recipe, argv; an error it raises is reported
+-- as an nsbox failure.
+function M.main(what, args)
+  args = args or arg
+  local ok, recipe, argv = pcall(function()
+    if type(what) == "function" then return what(args) end
+    return what, command(args)
+  end)
+  if not ok then fail(125, recipe) end
+  local status, how, code, step
+  ok, status, how, code, step = pcall(nsbox.run, recipe, argv)
+  if not ok then fail(125, status) end
+  if how == "exit" then os.exit(code, true) end
+  if how == "signal" then os.exit(128 + code, true) end
+  if step == "exec" then fail(code == ENOENT and 127 or 126, how) end
+  fail(125, how)
+end
+
+return M

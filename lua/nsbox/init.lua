@@ -1,0 +1,82 @@
+-- nsbox: run a process in new Linux namespaces, described by a Lua recipe.
+--
+--   local nsbox = require "nsbox"
+--   local r = nsbox.recipe { namespaces = { "uts" }, hostname = "box" }
+--   print(nsbox.run(r, { "hostname" }))   --> true  exit  0
+
+local core = require "nsbox.core"
+local recipe = require "nsbox.recipe"
+
+local M = { core = core }
+
+local Compiled = { __name = "nsbox.compiled" }
+Compiled.__index = Compiled
+
+M.recipe = recipe.compose
+
+local function logging(r)
+  local level = r.log or os.getenv("NSBOX_LOG")
+  return level == "debug"
+end
+
+local function log(fmt, ...)
+  io.stderr:write("nsbox: ", fmt:format(...), "\n")
+end
+
+local function log_plan(r, plan)
+  log("namespaces: %s", #r.namespaces > 0 and table.concat(r.namespaces, ", ") or "(none)")
+  if plan.uid_map then
+    log("uid_map: %s; gid_map: %s", plan.uid_map:gsub("\n$", ""):gsub("\n", ", "),
+      plan.gid_map:gsub("\n$", ""):gsub("\n", ", "))
+  end
+  for i, step in ipairs(plan.steps) do log("step %d: %s", i, step.desc) end
+end
+
+-- nsbox.compile(recipe) -> compiled: validated and turned into a C plan once,
+-- ready to be spawned any number of times.
+function M.compile(r)
+  if getmetatable(r) == Compiled then return r end
+  if getmetatable(r) ~= recipe.Recipe then r = recipe.compose(r) end
+  local plan = recipe.compile(r)
+  local c = setmetatable({
+    recipe = r, plan = plan, core_plan = core.plan(plan), env = plan.env,
+    argv = r.argv, log = logging(r),
+  }, Compiled)
+  if c.log then log_plan(r, plan) end
+  return c
+end
+
+local function check_argv(argv)
+  local ok, err = pcall(recipe.check_argv, argv, "argv")
+  if not ok then error("nsbox: " .. (type(err) == "table" and err.message or tostring(err)), 3) end
+end
+
+-- nsbox.spawn(recipe, argv) -> process | nil, message, errno, step
+function M.spawn(r, argv)
+  local c = M.compile(r)
+  argv = argv or c.argv or { "/bin/sh" }
+  check_argv(argv)
+  if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
+  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env)
+  if c.log then
+    if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
+  end
+  return proc, message, errno, step
+end
+
+-- nsbox.run(recipe, argv) -> true|nil, "exit"|"signal", code, like os.execute;
+-- nil, message, errno, step when the sandbox could not be started.
+function M.run(r, argv)
+  local c = M.compile(r)
+  local proc, message, errno, step = M.spawn(c, argv)
+  if not proc then return nil, message, errno, step end
+  local ok, how, code = proc:wait()
+  if c.log then
+    log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
+  end
+  return ok, how, code
+end
+
+M.cli = setmetatable({}, { __index = function(_, key) return require("nsbox.cli")[key] end })
+
+return M

@@ -1,0 +1,94 @@
+-- Shared by the specs: root guards, running commands and recipes as a user
+-- would, and capturing what a sandboxed command prints.
+local nsbox = require "nsbox"
+
+local H = {}
+
+H.root = nsbox.core.ids() == 0
+H.NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+
+local function shell_quote(word)
+  return "'" .. tostring(word):gsub("'", "'\\''") .. "'"
+end
+H.quote = shell_quote
+
+-- busted gives each spec file its own environment holding `it` and `pending`.
+local function spec_env()
+  local fn = debug.getinfo(3, "f").func
+  for i = 1, math.huge do
+    local name, value = debug.getupvalue(fn, i)
+    if name == "_ENV" then return value end
+    if not name then return _G end
+  end
+end
+
+-- `it` for a spec that needs root; reported as skipped, with the reason, otherwise.
+function H.root_it(name, fn)
+  local env = spec_env()
+  if H.root then
+    env.it(name, fn)
+  else
+    env.pending(name .. " (skipped: needs root)")
+  end
+end
+
+local function slurp(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+H.slurp = slurp
+
+-- Run a shell command line: stdout, stderr, exit code (128+N for signal N).
+function H.sh(command)
+  local err_file = os.tmpname()
+  local p = io.popen(command .. " 2>" .. err_file)
+  local out = p:read("a")
+  local _, how, code = p:close()
+  local err = slurp(err_file)
+  os.remove(err_file)
+  if how == "signal" then code = 128 + code end
+  return out, err, code
+end
+
+-- Run `lua recipes/NAME.lua ARG...`, optionally as nobody: stdout, stderr, status.
+function H.recipe(name, args, opts)
+  local words = {}
+  for i, a in ipairs(args or {}) do words[i] = shell_quote(a) end
+  local prefix = (opts and opts.nobody) and H.NOBODY or ""
+  local env = (opts and opts.env) and (opts.env .. " ") or ""
+  return H.sh(env .. prefix .. "lua recipes/" .. name .. ".lua " .. table.concat(words, " "))
+end
+
+-- Spawn with nsbox.run, capturing the command's output: output, ok, how, code.
+function H.capture(recipe, argv)
+  local file = os.tmpname()
+  local wrapped = { "/bin/sh", "-c", 'exec "$@" >"$0" 2>&1', file }
+  table.move(argv, 1, #argv, #wrapped + 1, wrapped)
+  local ok, how, code = nsbox.run(recipe, wrapped)
+  local out = slurp(file)
+  os.remove(file)
+  return out, ok, how, code
+end
+
+function H.hostname()
+  return (H.sh("hostname"):gsub("%s+$", ""))
+end
+
+function H.trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- The mount points of a mountinfo text, as a set.
+function H.mount_points(mountinfo)
+  local set = {}
+  for line in mountinfo:gmatch("[^\n]+") do
+    local point = line:match("^%S+ %S+ %S+ %S+ (%S+)")
+    if point then set[point] = true end
+  end
+  return set
+end
+
+return H
