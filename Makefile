@@ -45,8 +45,9 @@ test: setup all
 
 check: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-		--suppress=missingIncludeSystem --inline-suppr -I$(LUA_INC) csrc
-	valgrind --quiet --error-exitcode=1 --leak-check=full --trace-children=no \
+		--suppress=missingIncludeSystem --suppress=toomanyconfigs --inline-suppr -I$(LUA_INC) csrc
+	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+		--child-silent-after-fork=yes --suppressions=spec/support/valgrind.supp \
 		lua spec/valgrind_smoke.lua
 
 bench: setup all

@@ -26,10 +26,10 @@
 
 /* The kernel's struct mount_attr; <linux/mount.h> clashes with <sys/mount.h> on older glibc. */
 struct nsbox_mount_attr {
-	uint64_t attr_set;
-	uint64_t attr_clr;
-	uint64_t propagation;
-	uint64_t userns_fd;
+	uint64_t attr_set;    /* cppcheck-suppress unusedStructMember */
+	uint64_t attr_clr;    /* cppcheck-suppress unusedStructMember */
+	uint64_t propagation; /* cppcheck-suppress unusedStructMember */
+	uint64_t userns_fd;   /* cppcheck-suppress unusedStructMember */
 };
 
 /* mount(8)'s flag words; "rw", "suid" and the like clear what others set. */
@@ -119,9 +119,10 @@ void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char *
 		for (lua_Integer i = 1; lua_geti(L, idx, i) != LUA_TNIL; i++) {
 			const char *word = lua_tostring(L, -1);
 
-			if (word == NULL)
-				luaL_error(L, "mount option #%d: expected a string, got %s", (int)i,
-						  luaL_typename(L, -1));
+			if (word == NULL) {
+				luaL_error(L, "mount option #%d: expected a string, got %s", (int)i, luaL_typename(L, -1));
+				return;
+			}
 			lua_pop(L, 1); /* anchored by the table */
 			add_option_list(word, flags, &data);
 		}

@@ -47,7 +47,7 @@ static int check_signal(lua_State *L, int idx, const char *def)
 		return (int)sig;
 	}
 	name = luaL_optstring(L, idx, def);
-	for (i = 0; name[i] && i < sizeof(upper) - 1; i++)
+	for (i = 0; i < sizeof(upper) - 1 && name[i]; i++)
 		upper[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
 	upper[i] = '\0';
 	name = strncmp(upper, "SIG", 3) == 0 ? upper + 3 : upper;

@@ -1,0 +1,27 @@
+-- Exercises every path of the C core once, for `make check` under valgrind:
+-- compile, spawn, wait, kill, child failures, close and collection.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+local nsbox = require "nsbox"
+
+local root = nsbox.core.ids() == 0
+local ns = root and { "uts", "mount", "pid", "net", "ipc" } or { "user", "uts", "mount", "pid", "net" }
+local box = nsbox.compile {
+  namespaces = ns, hostname = "smoke", env = { SMOKE = "1" }, cwd = "/",
+  mounts = { { type = "proc", target = "/proc" }, { type = "tmpfs", target = "/tmp", size = "1m", mode = "1777" },
+    { type = "bind", source = "/usr", target = "/usr", readonly = true, recursive = false } },
+}
+assert(nsbox.run(box, { "true" }))
+assert(select(2, nsbox.run(box, { "sh", "-c", "exit 3" })) == "exit")
+local proc = assert(nsbox.spawn(box, { "sleep", "10" }))
+assert(proc:kill("KILL")) -- PID 1 of a namespace ignores TERM without a handler
+assert(select(3, proc:wait()) == 9)
+proc:close()
+assert(not nsbox.run(box, { "no-such-command" }))
+assert(not nsbox.run({ namespaces = ns, mounts = { { type = "tmpfs", target = "/nonexistent" } } }, { "true" }))
+do
+  local p <close> = assert(nsbox.spawn(box, { "sleep", "10" }))
+end
+assert(nsbox.spawn(box, { "sleep", "10" }))
+collectgarbage()
+print("smoke ok")
