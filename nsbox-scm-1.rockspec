@@ -25,10 +25,13 @@ build = {
       nsbox = "lua/nsbox/init.lua",
       ["nsbox.recipe"] = "lua/nsbox/recipe.lua",
       ["nsbox.cli"] = "lua/nsbox/cli.lua",
+      ["nsbox.check"] = "lua/nsbox/check.lua",
+      ["nsbox.mounts"] = "lua/nsbox/mounts.lua",
+      ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
       ["nsbox.core"] = {
          sources = {
             "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",
-            "csrc/ns.c", "csrc/mount.c", "csrc/net.c",
+            "csrc/ns.c", "csrc/mount.c", "csrc/net.c", "csrc/caps.c",
          },
          libraries = { "cap" },
          incdirs = { "$(CAP_INCDIR)" },

@@ -10,10 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nsbox.h"
@@ -39,7 +43,43 @@ static _Noreturn void report_and_exit(const struct child_args *args, size_t step
 	_exit(125);
 }
 
-static int run_step(const struct step *step)
+/*
+ * Raw syscalls: glibc's wrappers would try to broadcast the change to other
+ * threads, machinery this copy of the interpreter must not touch.
+ */
+static int switch_identity(const struct step *step)
+{
+	if (step->keep_caps && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		return -1;
+	if (step->ngroups >= 0) {
+		if (syscall(SYS_setgroups, (size_t)step->ngroups, step->groups) < 0)
+			return -1;
+	} else if (syscall(SYS_setgroups, (size_t)0, NULL) < 0 && errno != EPERM) {
+		return -1; /* EPERM: setgroups is denied in this user namespace; nothing to drop */
+	}
+	if (syscall(SYS_setresgid, step->gid, step->gid, step->gid) < 0 ||
+	    syscall(SYS_setresuid, step->uid, step->uid, step->uid) < 0)
+		return -1;
+	return step->keep_caps ? prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) : 0;
+}
+
+/*
+ * The parent-death signal, then a check that the parent did not die before
+ * it was set: the parent holds the report pipe's read end until exec, so a
+ * write end reporting POLLERR means it is gone.
+ */
+static int die_with_parent(int report_fd)
+{
+	struct pollfd pfd = {.fd = report_fd, .events = POLLOUT};
+
+	if (prctl(PR_SET_PDEATHSIG, (long)SIGKILL, 0L, 0L, 0L) < 0 || poll(&pfd, 1, 0) < 0)
+		return -1;
+	if (pfd.revents & (POLLERR | POLLHUP))
+		_exit(125);
+	return 0;
+}
+
+static int run_step(const struct step *step, const struct child_args *args)
 {
 	switch (step->op) {
 	case STEP_HOSTNAME:
@@ -54,6 +94,21 @@ static int run_step(const struct step *step)
 		return net_loopback_up();
 	case STEP_CHDIR:
 		return chdir(step->target);
+	case STEP_RLIMIT:
+		return setrlimit(step->resource, &(struct rlimit){.rlim_cur = step->soft, .rlim_max = step->hard});
+	case STEP_DROP_BOUNDING:
+		return caps_drop_bounding(step->caps);
+	case STEP_IDENTITY:
+		return switch_identity(step);
+	case STEP_CAPS:
+		return caps_apply(step->caps);
+	case STEP_NO_NEW_PRIVS:
+		return prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
+	case STEP_DIE_WITH_PARENT:
+		return die_with_parent(args->report_fd);
+	case STEP_UMASK:
+		umask(step->mode);
+		return 0;
 	}
 	errno = EINVAL;
 	return -1;
@@ -130,21 +185,83 @@ static void exec_command(char *const argv[], char *const envp[])
 	errno = denied ? EACCES : ENOENT;
 }
 
+static _Noreturn void exec_or_report(const struct child_args *args)
+{
+	sigset_t none;
+
+	/* The command starts with no signal blocked, whatever its parent had. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	exec_command(args->argv, args->envp ? args->envp : environ);
+	report_and_exit(args, args->plan->nsteps + REPORT_EXEC);
+}
+
+/* The signals init passes on to the command, as bubblewrap's init and tini do. */
+static void forwarded_signals(sigset_t *set)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaddset(set, signals[i]);
+}
+
+/* Leave like the command did, telling the parent its exact wait status. */
+static _Noreturn void init_exit(int status_fd, int status)
+{
+	ssize_t n;
+
+	do
+		n = write(status_fd, &status, sizeof(status));
+	while (n < 0 && errno == EINTR);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/*
+ * PID 1 of the new PID namespace: run the command as a child, pass signals
+ * on to it, reap every orphan the namespace hands us, and leave when the
+ * command does. Its own death by a signal cannot be repeated here (the
+ * kernel shields a namespace's init), hence the status pipe.
+ */
+static _Noreturn void run_init(const struct child_args *args)
+{
+	sigset_t set;
+	siginfo_t info;
+	pid_t command;
+
+	prctl(PR_SET_NAME, (unsigned long)"nsbox-init", 0L, 0L, 0L); /* ps shows what it is, not a copy of lua */
+	forwarded_signals(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	command = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+	if (command < 0)
+		report_and_exit(args, args->plan->nsteps + REPORT_INIT_FORK);
+	if (command == 0)
+		exec_or_report(args);
+	close(args->report_fd);
+	for (;;) {
+		int status;
+		pid_t pid;
+
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == command)
+				init_exit(args->status_fd, status);
+		if (sigwaitinfo(&set, &info) > 0 && info.si_signo != SIGCHLD)
+			kill(command, info.si_signo);
+	}
+}
+
 _Noreturn void child_main(const struct child_args *args)
 {
 	const struct plan *plan = args->plan;
-	char *const *envp = args->envp ? args->envp : environ;
-	sigset_t none;
 
-	/* The command starts with no signal blocked, whatever the interpreter had. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (args->sync_fd >= 0)
 		wait_for_parent(args->sync_fd);
 	for (size_t i = 0; i < plan->nsteps; i++)
-		if (run_step(&plan->steps[i]) < 0)
+		if (run_step(&plan->steps[i], args) < 0)
 			report_and_exit(args, i);
 	cloexec_inherited_fds();
-	exec_command(args->argv, envp);
-	report_and_exit(args, plan->nsteps);
+	if (plan->init)
+		run_init(args);
+	exec_or_report(args);
 }

@@ -39,5 +39,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	mount_open(L);
 	plan_open(L);
 	spawn_open(L);
+	caps_open(L);
 	return 1;
 }

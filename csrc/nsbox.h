@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <lua.h>
@@ -27,7 +28,16 @@ enum step_op {
 	STEP_BIND,
 	STEP_LOOPBACK,
 	STEP_CHDIR,
+	STEP_RLIMIT,
+	STEP_DROP_BOUNDING,
+	STEP_IDENTITY,
+	STEP_CAPS,
+	STEP_NO_NEW_PRIVS,
+	STEP_DIE_WITH_PARENT,
+	STEP_UMASK,
 };
+
+struct caps_plan;
 
 /* One step of a plan; which fields matter depends on op. */
 struct step {
@@ -41,6 +51,15 @@ struct step {
 	bool optional;       /* bind: skip when the source does not exist */
 	bool readonly;       /* bind: make the bind (and its submounts) read-only */
 	bool recursive;      /* bind: include submounts */
+	const struct caps_plan *caps; /* drop_bounding, caps */
+	int resource;        /* rlimit: RLIMIT_* */
+	rlim_t soft, hard;
+	uid_t uid;           /* identity */
+	gid_t gid;
+	const gid_t *groups;
+	int ngroups;         /* -1: drop supplementary groups where permitted */
+	bool keep_caps;      /* identity: permitted capabilities survive the switch */
+	mode_t mode;         /* umask */
 };
 
 enum setgroups_policy {
@@ -54,15 +73,19 @@ struct plan {
 	const char *uid_map; /* text for /proc/PID/uid_map, or NULL */
 	const char *gid_map;
 	enum setgroups_policy setgroups;
+	bool init; /* a reaper stays PID 1 and runs the command as its child */
 	size_t nsteps;
 	struct step steps[];
 };
 
 /* What a failing child writes to the parent before _exit. */
 struct child_report {
-	int32_t step; /* index into plan->steps; plan->nsteps means exec */
+	int32_t step; /* index into plan->steps, or one of the REPORT_* after them */
 	int32_t err;
 };
+
+/* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
+enum { REPORT_EXEC = 0, REPORT_INIT_FORK = 1 };
 
 struct child_args {
 	const struct plan *plan;
@@ -70,6 +93,7 @@ struct child_args {
 	char *const *envp;
 	int report_fd; /* close-on-exec: EOF in the parent means exec happened */
 	int sync_fd;   /* -1, or where the parent says the id maps are written */
+	int status_fd; /* -1, or where init writes the command's wait status */
 };
 
 /* plan.c */
@@ -84,6 +108,11 @@ void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char *
 /* mount.c: child side, async-signal-safe, return -1 with errno set */
 int mount_run_step(const struct step *step);
 int mount_run_bind(const struct step *step);
+
+/* caps.c: parent side leaves the owning userdata on the stack; child side is async-signal-safe */
+const struct caps_plan *caps_read_step(lua_State *L, int idx);
+int caps_drop_bounding(const struct caps_plan *caps);
+int caps_apply(const struct caps_plan *caps);
 
 /* net.c: child side */
 int net_loopback_up(void);
@@ -100,5 +129,6 @@ void ns_open(lua_State *L);
 void mount_open(lua_State *L);
 void plan_open(lua_State *L);
 void spawn_open(lua_State *L);
+void caps_open(lua_State *L);
 
 #endif

@@ -11,7 +11,20 @@
 
 /* Indexed by enum step_op. */
 const char *const step_op_names[] = {
-	"hostname", "domainname", "mount", "bind", "loopback", "chdir", NULL,
+	"hostname", "domainname", "mount", "bind", "loopback", "chdir", "rlimit", "drop_bounding",
+	"identity", "caps", "no_new_privs", "die_with_parent", "umask", NULL,
+};
+
+/* setrlimit(2)'s resources by the names recipes use. */
+static const char *const rlimit_names[] = {
+	"as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+	"nproc", "rss", "rtprio", "rttime", "sigpending", "stack", NULL,
+};
+
+static const int rlimit_values[] = {
+	RLIMIT_AS, RLIMIT_CORE, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_LOCKS, RLIMIT_MEMLOCK,
+	RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_RSS, RLIMIT_RTPRIO,
+	RLIMIT_RTTIME, RLIMIT_SIGPENDING, RLIMIT_STACK,
 };
 
 /* Anchor the string on top of the stack in the plan's table (at anchors) and pop it. */
@@ -47,14 +60,35 @@ static bool bool_field(lua_State *L, int idx, const char *key)
 	return value;
 }
 
-static void read_step(lua_State *L, int idx, struct step *step, int anchors)
+static lua_Integer int_field(lua_State *L, int idx, const char *key)
 {
-	lua_getfield(L, idx, "op");
-	step->op = (enum step_op)luaL_checkoption(L, -1, NULL, step_op_names);
+	lua_Integer value;
+	int isnum;
+
+	lua_getfield(L, idx, key);
+	value = lua_tointegerx(L, -1, &isnum);
+	if (!isnum)
+		luaL_error(L, "plan field '%s' must be an integer, got %s", key, luaL_typename(L, -1));
 	lua_pop(L, 1);
-	step->desc = opt_string_field(L, idx, "desc", anchors);
-	if (step->desc == NULL)
-		luaL_error(L, "plan step without 'desc'");
+	return value;
+}
+
+/* An rlimit value: an integer, or "unlimited". */
+static rlim_t limit_field(lua_State *L, int idx, const char *key)
+{
+	rlim_t value;
+
+	lua_getfield(L, idx, key);
+	if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "unlimited") == 0)
+		value = RLIM_INFINITY;
+	else
+		value = (rlim_t)luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	return value;
+}
+
+static void read_mount_fields(lua_State *L, int idx, struct step *step, int anchors)
+{
 	step->source = opt_string_field(L, idx, "source", anchors);
 	step->target = opt_string_field(L, idx, "target", anchors);
 	step->fstype = opt_string_field(L, idx, "fstype", anchors);
@@ -68,6 +102,60 @@ static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 	else
 		lua_pop(L, 1);
 	lua_pop(L, 1);
+}
+
+static void read_identity(lua_State *L, int idx, struct step *step, int anchors)
+{
+	step->uid = (uid_t)int_field(L, idx, "uid");
+	step->gid = (gid_t)int_field(L, idx, "gid");
+	step->keep_caps = bool_field(L, idx, "keep_caps");
+	step->ngroups = -1;
+	if (lua_getfield(L, idx, "groups") == LUA_TTABLE) {
+		size_t n = lua_rawlen(L, -1);
+		gid_t *groups = lua_newuserdatauv(L, (n ? n : 1) * sizeof(gid_t), 0);
+
+		for (size_t i = 0; i < n; i++) {
+			lua_rawgeti(L, -2, (lua_Integer)i + 1);
+			groups[i] = (gid_t)luaL_checkinteger(L, -1);
+			lua_pop(L, 1);
+		}
+		lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
+		step->groups = groups;
+		step->ngroups = (int)n;
+	}
+	lua_pop(L, 1);
+}
+
+static void read_step(lua_State *L, int idx, struct step *step, int anchors)
+{
+	lua_getfield(L, idx, "op");
+	step->op = (enum step_op)luaL_checkoption(L, -1, NULL, step_op_names);
+	lua_pop(L, 1);
+	step->desc = opt_string_field(L, idx, "desc", anchors);
+	if (step->desc == NULL)
+		luaL_error(L, "plan step without 'desc'");
+	switch (step->op) {
+	case STEP_RLIMIT:
+		lua_getfield(L, idx, "resource");
+		step->resource = rlimit_values[luaL_checkoption(L, -1, NULL, rlimit_names)];
+		lua_pop(L, 1);
+		step->soft = limit_field(L, idx, "soft");
+		step->hard = limit_field(L, idx, "hard");
+		break;
+	case STEP_DROP_BOUNDING:
+	case STEP_CAPS:
+		step->caps = caps_read_step(L, idx);
+		lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
+		break;
+	case STEP_IDENTITY:
+		read_identity(L, idx, step, anchors);
+		break;
+	case STEP_UMASK:
+		step->mode = (mode_t)int_field(L, idx, "mode");
+		break;
+	default:
+		read_mount_fields(L, idx, step, anchors);
+	}
 }
 
 static int read_clone_flags(lua_State *L, int idx)
@@ -110,6 +198,7 @@ static int l_plan(lua_State *L)
 	lua_getfield(L, 1, "setgroups");
 	plan->setgroups = (enum setgroups_policy)luaL_checkoption(L, -1, "auto", setgroups_names);
 	lua_pop(L, 1);
+	plan->init = bool_field(L, 1, "init");
 
 	lua_getfield(L, 1, "steps");
 	for (size_t i = 0; i < nsteps; i++) {

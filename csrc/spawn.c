@@ -23,7 +23,8 @@ extern char **environ;
 
 struct process {
 	pid_t pid;
-	int status; /* waitpid status, once reaped */
+	int status;    /* waitpid status, once reaped */
+	int status_fd; /* with init: where it tells the command's own status, or -1 */
 	bool reaped;
 };
 
@@ -119,18 +120,31 @@ static int write_id_maps(pid_t pid, const struct plan *plan, const char **what)
 	return 0;
 }
 
-static void reap(struct process *proc)
-{
-	while (waitpid(proc->pid, &proc->status, __WALL) < 0 && errno == EINTR)
-		;
-	proc->reaped = true;
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+/* Once reaped: with init, the status that counts is the command's, if init told it. */
+static void reaped(struct process *proc)
+{
+	int status;
+
+	proc->reaped = true;
+	if (proc->status_fd < 0)
+		return;
+	if (read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status))
+		proc->status = status;
+	close_fd(&proc->status_fd);
+}
+
+static void reap(struct process *proc)
+{
+	while (waitpid(proc->pid, &proc->status, __WALL) < 0 && errno == EINTR)
+		;
+	reaped(proc);
 }
 
 /* Read the child's report: 0 at EOF (it reached exec), 1 with a report. */
@@ -161,11 +175,13 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 {
 	const char *text = strerror(r.err);
 
-	if (r.step < 0 || (size_t)r.step > plan->nsteps)
+	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_INIT_FORK)
 		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
-	if ((size_t)r.step == plan->nsteps)
+	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
 		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", argv[0],
 							       r.step + 1, text), r.err);
+	if ((size_t)r.step == plan->nsteps + REPORT_INIT_FORK)
+		return spawn_failure(L, "init", lua_pushfstring(L, "init: start %s: %s", argv[0], text), r.err);
 	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
 			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1, text),
 			     r.err);
@@ -178,8 +194,8 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 static int l_spawn(lua_State *L)
 {
 	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
-	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1};
-	int report[2] = {-1, -1}, sync[2] = {-1, -1};
+	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1};
+	int report[2] = {-1, -1}, sync[2] = {-1, -1}, status[2] = {-1, -1};
 	bool need_sync = (plan->clone_flags & CLONE_NEWUSER) != 0;
 	struct child_report r;
 	struct process *proc;
@@ -196,35 +212,43 @@ static int l_spawn(lua_State *L)
 	}
 	/* Everything Lua may allocate is allocated before the clone. */
 	proc = lua_newuserdatauv(L, sizeof(*proc), 0);
-	*proc = (struct process){.pid = -1, .reaped = true};
+	*proc = (struct process){.pid = -1, .status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 
-	if (pipe2(report, O_CLOEXEC) < 0 || (need_sync && pipe2(sync, O_CLOEXEC) < 0)) {
+	if (pipe2(report, O_CLOEXEC) < 0 || (need_sync && pipe2(sync, O_CLOEXEC) < 0) ||
+	    (plan->init && pipe2(status, O_CLOEXEC) < 0)) {
 		int err = errno;
 
-		close_fd(&report[0]);
-		close_fd(&report[1]);
+		for (int i = 0; i < 2; i++) {
+			close_fd(&report[i]);
+			close_fd(&sync[i]);
+		}
 		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
 	}
 	args.report_fd = report[1];
 	args.sync_fd = sync[0];
+	args.status_fd = status[1];
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD, NULL, NULL, NULL, 0UL);
 	if (pid == 0) {
 		close(report[0]);
 		if (need_sync)
 			close(sync[1]);
+		if (plan->init)
+			close(status[0]);
 		child_main(&args);
 	}
 	close_fd(&report[1]);
 	close_fd(&sync[0]);
+	close_fd(&status[1]);
 	if (pid < 0) {
 		int err = errno;
 
 		close_fd(&report[0]);
 		close_fd(&sync[1]);
+		close_fd(&status[0]);
 		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
 	}
-	*proc = (struct process){.pid = pid};
+	*proc = (struct process){.pid = pid, .status_fd = status[0]};
 
 	if (need_sync) {
 		if (write_id_maps(pid, plan, &what) < 0) {
@@ -306,7 +330,7 @@ static void forward_signals_until_exit(struct process *proc)
 	while (sigtimedwait(&set, &info, &now) > 0)
 		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	proc->reaped = true;
+	reaped(proc);
 }
 
 /*

@@ -65,6 +65,7 @@ end
 -- Spawn with nsbox.run, capturing the command's output: output, ok, how, code.
 function H.capture(recipe, argv)
   local file = os.tmpname()
+  os.execute("chmod 666 " .. file) -- the command may run as another user
   local wrapped = { "/bin/sh", "-c", 'exec "$@" >"$0" 2>&1', file }
   table.move(argv, 1, #argv, #wrapped + 1, wrapped)
   local ok, how, code = nsbox.run(recipe, wrapped)

@@ -127,10 +127,19 @@ describe("recipe scripts' exit status", function()
     assert.matches("%(step 2%): Exec format error", err)
   end)
 
-  it("is 125 with an nsbox: message when the sandbox cannot be made", function()
-    local _, err, code = H.recipe("uts", { "true" }, { nobody = true })
+  H.root_it("is 125 with an nsbox: message saying why a user namespace was refused", function()
+    -- user.max_user_namespaces belongs to a user namespace: set to 0 in a throwaway one, not the host's
+    local _, err, code = H.sh("unshare --user --map-root-user sh -c "
+      .. "'echo 0 > /proc/sys/user/max_user_namespaces && exec lua recipes/user.lua true'")
     assert.equal(125, code)
-    assert.matches("^nsbox: clone: Operation not permitted", err)
+    assert.equal("nsbox: clone: No space left on device: user namespaces are disabled "
+      .. "(user.max_user_namespaces is 0); enable them with: sysctl -w user.max_user_namespaces=15000\n", err)
+  end)
+
+  it("gives an unprivileged caller a user namespace with the namespaces it asks for", function()
+    local out, err, code = H.recipe("uts", { "sh", "-c", "hostname; id -u" }, { nobody = true })
+    assert.equal(0, code, err)
+    assert.equal("nsbox\n0\n", out)
   end)
 
   H.root_it("runs /bin/sh when no command is given, with stdin passed through", function()

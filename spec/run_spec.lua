@@ -94,7 +94,7 @@ describe("nsbox.spawn", function()
       pid = proc.pid
     end
     assert.is_nil(io.open("/proc/" .. pid .. "/stat"))
-    local proc = assert(nsbox.spawn(UTS, { "true" }))
+    local proc = assert(nsbox.spawn(UTS, { "sleep", "30" }))
     proc:close()
     proc:close()
     assert.same({ nil, "signal", 9 }, { proc:wait() })

@@ -51,6 +51,41 @@ local function check_argv(argv)
   if not ok then error("nsbox: " .. (type(err) == "table" and err.message or tostring(err)), 3) end
 end
 
+local function read_sysctl(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local value = f:read("l")
+  f:close()
+  return value
+end
+
+-- Why the kernel refused a user namespace, and the switch that allows it.
+local function user_namespace_blocker(euid)
+  local max = read_sysctl("/proc/sys/user/max_user_namespaces")
+  if max == "0" then
+    return "user namespaces are disabled (user.max_user_namespaces is 0); "
+      .. "enable them with: sysctl -w user.max_user_namespaces=15000"
+  end
+  if euid == 0 then return nil end
+  if read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0" then
+    return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone is 0); "
+      .. "enable them with: sysctl -w kernel.unprivileged_userns_clone=1"
+  end
+  if read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" then
+    return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1); "
+      .. "allow them with: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, "
+      .. "or an AppArmor profile for lua granting 'userns,'"
+  end
+  return nil
+end
+
+local function explain_clone_failure(c, message)
+  if not recipe.has_namespace(c.recipe, "user") then return message end
+  local _, _, euid = core.ids()
+  local blocker = user_namespace_blocker(euid)
+  return blocker and (message .. ": " .. blocker) or message
+end
+
 -- nsbox.spawn(recipe, argv) -> process | nil, message, errno, step
 function M.spawn(r, argv)
   local c = M.compile(r)
@@ -58,6 +93,7 @@ function M.spawn(r, argv)
   check_argv(argv)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env)
+  if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
   end

@@ -5,6 +5,11 @@
 -- is what csrc/plan.c turns into the C struct the child executes.
 
 local core = require "nsbox.core"
+local check = require "nsbox.check"
+local mounts = require "nsbox.mounts"
+local privileges = require "nsbox.privileges"
+
+local invalid = check.invalid
 
 local M = {}
 
@@ -14,6 +19,7 @@ M.Recipe = Recipe
 
 -- The namespaces a recipe may ask for, in the order of namespaces(7).
 M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "user", "uts" }
+local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 
 -- Every key a recipe may have, and how fragments combine it.
 local KEYS = {
@@ -22,131 +28,40 @@ local KEYS = {
   hostname = "value", domainname = "value", setgroups = "value", loopback = "value",
   cwd = "value", clearenv = "value", argv = "value", log = "value",
 }
-
-local MOUNT_KEYS = {
-  proc = { type = true, target = true, options = true },
-  tmpfs = { type = true, target = true, options = true, size = true, mode = true },
-  bind = { type = true, target = true, source = true, readonly = true, optional = true, recursive = true },
-}
-MOUNT_KEYS.ro_bind = MOUNT_KEYS.bind
+for key, how in pairs(privileges.KEYS) do KEYS[key] = how end
 
 local HOST_NAME_MAX = 64
 local MAX_MAP_LINES = 340 -- the kernel's limit on uid_map and gid_map lines
 
--- Validation failures travel as this type so that compose can re-raise them
--- at the caller's line, whatever depth they were found at.
-local Invalid = {}
-
-local function invalid(fmt, ...)
-  error(setmetatable({ message = string.format(fmt, ...) }, Invalid), 0)
-end
-
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
-local function sorted_names(set)
-  local names = {}
-  for name in pairs(set) do names[#names + 1] = name end
-  table.sort(names)
-  return names
-end
-
--- " (did you mean 'hostname'?)" when one known name is close enough to word.
-local function suggestion(word, names)
-  local best, best_d = nil, math.max(2, #word // 3) + 1
-  for _, name in ipairs(names) do
-    local d = distance(word, name)
-    if d < best_d then best, best_d = name, d end
-  end
-  return best and string.format(" (did you mean '%s'?)", best) or ""
-end
-M.suggestion = suggestion
-
-local function check_known_keys(t, known, where)
-  for key in pairs(t) do
-    local prefix = where and (where .. ": ") or ""
-    if type(key) ~= "string" then
-      invalid("%skeys must be strings, got %s", prefix, type(key))
-    end
-    if not known[key] then
-      invalid("%sunknown key '%s'%s", prefix, key, suggestion(key, sorted_names(known)))
-    end
-  end
-end
-
-local function check_type(value, expected, where)
-  if type(value) ~= expected then
-    invalid("'%s' must be a %s, got %s", where, expected, type(value))
-  end
-  return value
-end
-
-local function check_list(value, where)
-  check_type(value, "table", where)
-  local n = #value
-  for k in pairs(value) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then
-      invalid("'%s' must be a list, got key %s", where, tostring(k))
-    end
-  end
-  return value
-end
-
-local function check_absolute(path, where)
-  check_type(path, "string", where)
-  if path:sub(1, 1) ~= "/" then
-    invalid("'%s' must be an absolute path, got '%s'", where, path)
-  end
-  return path
-end
-
-local function set_of(list)
-  local set = {}
-  for _, v in ipairs(list) do set[v] = true end
-  return set
-end
-local NAMESPACE_SET = set_of(M.NAMESPACES)
-
+-- An unprivileged caller can create the others only from inside a new user
+-- namespace, so it gets one whenever it asks for any.
 local function check_namespaces(list)
   local out, seen = {}, {}
-  for i, name in ipairs(check_list(list, "namespaces")) do
-    check_type(name, "string", ("namespaces[%d]"):format(i))
+  for i, name in ipairs(check.list(list, "namespaces")) do
+    check.type(name, "string", ("namespaces[%d]"):format(i))
     if not NAMESPACE_SET[name] then
       invalid("namespaces[%d]: unknown namespace '%s'%s; known: %s", i, name,
-        suggestion(name, M.NAMESPACES), table.concat(M.NAMESPACES, ", "))
+        check.suggestion(name, M.NAMESPACES), table.concat(M.NAMESPACES, ", "))
     end
     if not seen[name] then
       seen[name] = true
       out[#out + 1] = name
     end
   end
+  local _, _, euid = core.ids()
+  if euid ~= 0 and #out > 0 and not seen.user then
+    table.insert(out, 1, "user")
+    seen.user = true
+  end
   return out, seen
 end
 
 local function check_name(value, key)
-  check_type(value, "string", key)
+  check.type(value, "string", key)
   if #value == 0 or #value > HOST_NAME_MAX then
     invalid("'%s' must be 1 to %d bytes, got %d", key, HOST_NAME_MAX, #value)
   end
   if value:find("%z") then invalid("'%s' must not contain a NUL byte", key) end
-  return value
-end
-
-local function check_id(value, where)
-  if math.type(value) ~= "integer" or value < 0 or value > 0xFFFFFFFE then
-    invalid("'%s' must be an integer from 0 to 4294967294, got %s", where, tostring(value))
-  end
   return value
 end
 
@@ -157,14 +72,14 @@ end
 -- A uid_map or gid_map: {inside, outside, count} entries, positional or named.
 local function check_id_map(list, key)
   local out = {}
-  check_list(list, key)
+  check.list(list, key)
   if #list > MAX_MAP_LINES then invalid("'%s' has %d ranges, the kernel takes at most %d", key, #list, MAX_MAP_LINES) end
   for i, entry in ipairs(list) do
     local where = ("%s[%d]"):format(key, i)
-    check_type(entry, "table", where)
+    check.type(entry, "table", where)
     local range = {
-      inside = check_id(entry.inside or entry[1], where .. ".inside"),
-      outside = check_id(entry.outside or entry[2], where .. ".outside"),
+      inside = check.id(entry.inside or entry[1], where .. ".inside"),
+      outside = check.id(entry.outside or entry[2], where .. ".outside"),
       count = entry.count or entry[3],
     }
     if math.type(range.count) ~= "integer" or range.count < 1 then
@@ -182,60 +97,8 @@ local function check_id_map(list, key)
   return out
 end
 
--- "1777" (octal text) or an integer holding the mode bits.
-local function check_mode(value, where)
-  local mode = value
-  if type(value) == "string" then mode = value:match("^[0-7]+$") and tonumber(value, 8) end
-  if math.type(mode) ~= "integer" or mode < 0 or mode > 4095 then
-    invalid("'%s' must be an octal string like \"1777\" or an integer up to 4095, got %s", where, tostring(value))
-  end
-  return mode
-end
-
-local function check_size(value, where)
-  local ok = (math.type(value) == "integer" and value > 0)
-    or (type(value) == "string" and value:match("^%d+[kKmMgG%%]?$"))
-  if not ok then
-    invalid("'%s' must be a byte count or a string like \"64m\" or \"50%%\", got %s", where, tostring(value))
-  end
-  return tostring(value)
-end
-
-local function check_options(value, where)
-  if value == nil then return nil end
-  if type(value) == "string" then return { value } end
-  for i, word in ipairs(check_list(value, where)) do check_type(word, "string", ("%s[%d]"):format(where, i)) end
-  return value
-end
-
-local function check_mount(entry, i)
-  local where = ("mounts[%d]"):format(i)
-  check_type(entry, "table", where)
-  local kind = check_type(entry.type, "string", where .. ".type")
-  local known = MOUNT_KEYS[kind]
-  if not known then
-    invalid("'%s.type': unknown mount type '%s'%s; known: %s", where, kind,
-      suggestion(kind, sorted_names(MOUNT_KEYS)), table.concat(sorted_names(MOUNT_KEYS), ", "))
-  end
-  check_known_keys(entry, known, where)
-  local m = { type = kind, target = check_absolute(entry.target, where .. ".target") }
-  m.options = check_options(entry.options, where .. ".options")
-  if kind == "tmpfs" then
-    m.size = entry.size ~= nil and check_size(entry.size, where .. ".size") or nil
-    m.mode = entry.mode ~= nil and check_mode(entry.mode, where .. ".mode") or nil
-  elseif kind == "bind" or kind == "ro_bind" then
-    m.source = check_absolute(entry.source, where .. ".source")
-    for _, flag in ipairs { "readonly", "optional", "recursive" } do
-      if entry[flag] ~= nil then m[flag] = check_type(entry[flag], "boolean", where .. "." .. flag) end
-    end
-    if kind == "ro_bind" then m.type, m.readonly = "bind", true end
-    if m.recursive == nil then m.recursive = true end
-  end
-  return m
-end
-
 local function check_env(env)
-  check_type(env, "table", "env")
+  check.type(env, "table", "env")
   for name, value in pairs(env) do
     if type(name) ~= "string" or name == "" or name:find("[=%z]") then
       invalid("env: variable names must be non-empty strings without '=', got %s", tostring(name))
@@ -248,9 +111,8 @@ local function check_env(env)
 end
 
 local function check_argv(argv, where)
-  check_list(argv, where)
+  check.string_list(argv, where)
   if #argv == 0 then invalid("'%s' must not be empty", where) end
-  for i, word in ipairs(argv) do check_type(word, "string", ("%s[%d]"):format(where, i)) end
   return argv
 end
 M.check_argv = check_argv
@@ -261,11 +123,7 @@ local function needs(has, namespace, key)
   end
 end
 
--- The validated, normalized copy of a merged recipe table.
-local function validate(t)
-  local r = setmetatable({}, Recipe)
-  local has
-  r.namespaces, has = check_namespaces(t.namespaces or {})
+local function validate_identity(t, r, has)
   for _, key in ipairs { "hostname", "domainname" } do
     if t[key] ~= nil then r[key] = check_name(t[key], key); needs(has, "uts", key) end
   end
@@ -279,38 +137,49 @@ local function validate(t)
     needs(has, "user", "setgroups")
     r.setgroups = t.setgroups
   end
-  r.mounts = {}
-  for i, entry in ipairs(check_list(t.mounts or {}, "mounts")) do
-    r.mounts[i] = check_mount(entry, i)
-    needs(has, "mount", ("mounts[%d]"):format(i))
-  end
-  if t.loopback ~= nil then
-    r.loopback = check_type(t.loopback, "boolean", "loopback")
-    if r.loopback then needs(has, "net", "loopback") end
-  end
-  if t.cwd ~= nil then r.cwd = check_absolute(t.cwd, "cwd") end
+end
+
+local function validate_command(t, r)
+  if t.cwd ~= nil then r.cwd = check.absolute(t.cwd, "cwd") end
   if t.env ~= nil then r.env = check_env(t.env) end
-  if t.clearenv ~= nil then r.clearenv = check_type(t.clearenv, "boolean", "clearenv") end
+  r.clearenv = check.boolean(t, "clearenv")
   if t.argv ~= nil then r.argv = check_argv(t.argv, "argv") end
   if t.log ~= nil and t.log ~= "debug" and t.log ~= "off" then
     invalid("'log' must be \"debug\" or \"off\", got %s", tostring(t.log))
   end
   r.log = t.log
+end
+
+-- The validated, normalized copy of a merged recipe table.
+local function validate(t)
+  local r = setmetatable({}, Recipe)
+  local has
+  r.namespaces, has = check_namespaces(t.namespaces or {})
+  validate_identity(t, r, has)
+  r.mounts = {}
+  for i, entry in ipairs(check.list(t.mounts or {}, "mounts")) do
+    r.mounts[i] = mounts.validate(entry, i)
+    needs(has, "mount", ("mounts[%d]"):format(i))
+  end
+  r.loopback = check.boolean(t, "loopback")
+  if r.loopback then needs(has, "net", "loopback") end
+  validate_command(t, r)
+  privileges.validate(t, r, has)
   return r
 end
 
 local function merge_into(merged, fragment, i)
   if type(fragment) ~= "table" then invalid("fragment #%d must be a table, got %s", i, type(fragment)) end
-  check_known_keys(fragment, KEYS)
+  check.known_keys(fragment, KEYS)
   for key, value in pairs(fragment) do
     local how = KEYS[key]
     if how == "list" then
       local list = merged[key] or {}
-      for _, item in ipairs(check_list(value, key)) do list[#list + 1] = item end
+      for _, item in ipairs(check.list(value, key)) do list[#list + 1] = item end
       merged[key] = list
     elseif how == "map" then
       local map = merged[key] or {}
-      for name, v in pairs(check_type(value, "table", key)) do map[name] = v end
+      for name, v in pairs(check.type(value, "table", key)) do map[name] = v end
       merged[key] = map
     else
       merged[key] = value
@@ -328,7 +197,7 @@ function M.compose(...)
     return validate(merged)
   end)
   if ok then return result end
-  if getmetatable(result) == Invalid then error("nsbox.recipe: " .. result.message, 2) end
+  if getmetatable(result) == check.Invalid then error("nsbox.recipe: " .. result.message, 2) end
   error(result, 0)
 end
 
@@ -338,22 +207,6 @@ local function map_text(ranges)
   local lines = {}
   for i, r in ipairs(ranges) do lines[i] = ("%d %d %d\n"):format(r.inside, r.outside, r.count) end
   return table.concat(lines)
-end
-
-local function mount_steps(m)
-  if m.type == "proc" then
-    return { op = "mount", desc = "mount proc on " .. m.target, source = "proc", fstype = "proc",
-      target = m.target, options = { "nosuid", "nodev", "noexec", table.unpack(m.options or {}) } }
-  elseif m.type == "tmpfs" then
-    local options = { "nosuid", "nodev", table.unpack(m.options or {}) }
-    if m.size then options[#options + 1] = "size=" .. m.size end
-    if m.mode then options[#options + 1] = ("mode=%o"):format(m.mode) end
-    return { op = "mount", desc = "mount tmpfs on " .. m.target, source = "tmpfs", fstype = "tmpfs",
-      target = m.target, options = options }
-  end
-  return { op = "bind", source = m.source, target = m.target, recursive = m.recursive,
-    readonly = m.readonly, optional = m.optional,
-    desc = ("bind %s%s on %s"):format(m.source, m.readonly and " read-only" or "", m.target) }
 end
 
 local function has_namespace(r, name)
@@ -377,7 +230,7 @@ local function command_env(r)
       if name then vars[name] = entry end
     end
   end
-  local names = sorted_names(r.env or {})
+  local names = check.sorted_names(r.env or {})
   for _, name in ipairs(names) do
     local value = r.env[name]
     if vars[name] == nil and value then order[#order + 1] = name end
@@ -409,8 +262,10 @@ function M.compile(r)
     add { op = "domainname", desc = "set domain name to " .. r.domainname, source = r.domainname }
   end
   if has_namespace(r, "net") and r.loopback ~= false then add { op = "loopback", desc = "bring lo up" } end
-  for _, m in ipairs(r.mounts) do add(mount_steps(m)) end
+  for _, m in ipairs(r.mounts) do add(mounts.step(m)) end
   if r.cwd then add { op = "chdir", desc = "change directory to " .. r.cwd, target = r.cwd } end
+  privileges.compile(r, check.set_of(r.namespaces), add)
+  plan.init = r.init
   return plan
 end
 
