@@ -25,6 +25,7 @@ build = {
       nsbox = "lua/nsbox/init.lua",
       ["nsbox.recipe"] = "lua/nsbox/recipe.lua",
       ["nsbox.cli"] = "lua/nsbox/cli.lua",
+      ["nsbox.lsns"] = "lua/nsbox/lsns.lua",
       ["nsbox.check"] = "lua/nsbox/check.lua",
       ["nsbox.mounts"] = "lua/nsbox/mounts.lua",
       ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
@@ -32,6 +33,7 @@ build = {
          sources = {
             "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",
             "csrc/ns.c", "csrc/mount.c", "csrc/net.c", "csrc/caps.c",
+            "csrc/nsinfo.c",
          },
          libraries = { "cap" },
          incdirs = { "$(CAP_INCDIR)" },

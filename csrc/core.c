@@ -39,6 +39,7 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	mount_open(L);
 	plan_open(L);
 	spawn_open(L);
+	nsinfo_open(L);
 	caps_open(L);
 	return 1;
 }

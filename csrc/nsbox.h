@@ -129,6 +129,7 @@ void ns_open(lua_State *L);
 void mount_open(lua_State *L);
 void plan_open(lua_State *L);
 void spawn_open(lua_State *L);
+void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
 
 #endif

@@ -113,6 +113,11 @@ function M.run(r, argv)
   return ok, how, code
 end
 
+-- nsbox.namespaces([pid]) and nsbox.list([type]): see nsbox.lsns. Loaded on
+-- first use, so a recipe script does not pay for what it does not call.
+function M.namespaces(pid) return require("nsbox.lsns").namespaces(pid) end
+function M.list(type) return require("nsbox.lsns").list(type) end
+
 M.cli = setmetatable({}, { __index = function(_, key) return require("nsbox.cli")[key] end })
 
 return M
