@@ -25,6 +25,7 @@ build = {
       nsbox = "lua/nsbox/init.lua",
       ["nsbox.recipe"] = "lua/nsbox/recipe.lua",
       ["nsbox.cli"] = "lua/nsbox/cli.lua",
+      ["nsbox.oci"] = "lua/nsbox/oci.lua",
       ["nsbox.lsns"] = "lua/nsbox/lsns.lua",
       ["nsbox.check"] = "lua/nsbox/check.lua",
       ["nsbox.mounts"] = "lua/nsbox/mounts.lua",

@@ -1,0 +1,645 @@
+-- nsbox.oci: an OCI runtime-spec bundle's config.json as an nsbox recipe table.
+--
+--   local oci = require "nsbox.oci"
+--   local recipe, argv = oci.load("bundle")        -- or nil, message
+--   nsbox.run(nsbox.recipe(recipe, { hostname = "mine" }), argv)
+--
+-- Every field of config.json is translated or refused with an error naming it:
+-- a container quietly started with less confinement than its config asks for
+-- would be worse than one that does not start. Only ociVersion and annotations,
+-- which ask nothing of the runtime, pass unread. Fields are named the way jq
+-- names them, counting array items from 0, so that `jq '.linux.namespaces[4]'
+-- config.json` shows the culprit.
+
+local cjson = require "cjson"
+
+local M = {}
+
+-- Refusals travel as this type so that load and translate can re-raise them
+-- at their caller's line, however deep they were found.
+local Refusal = {}
+
+local function refuse(fmt, ...)
+  error(setmetatable({ message = fmt:format(...) }, Refusal), 0)
+end
+
+local function because(why)
+  return why and (" (" .. why .. ")") or ""
+end
+
+local function unsupported(path, why)
+  refuse("unsupported field '%s'%s", path, because(why))
+end
+
+local function unsupported_value(value, path, why)
+  refuse("unsupported value '%s' in %s%s", tostring(value), path, because(why))
+end
+
+local function set_of(list)
+  local set = {}
+  for _, v in ipairs(list) do set[v] = true end
+  return set
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+-- ---- JSON paths and types ----
+
+local function field(path, key)
+  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, key) end
+  return path == "" and key or (path .. "." .. key)
+end
+
+local function item(path, i)
+  return ("%s[%d]"):format(path, i - 1)
+end
+
+-- The spec reads null as absent. Null array items stay, to be reported where
+-- they are read: dropping them would shift the items after them.
+local function without_nulls(value)
+  if type(value) ~= "table" then return value end
+  local copy = {}
+  for k, v in pairs(value) do
+    if not (v == cjson.null and type(k) == "string") then copy[k] = without_nulls(v) end
+  end
+  return copy
+end
+
+local function describe(value)
+  if value == nil then return "nothing" end
+  if value == cjson.null then return "null" end
+  if type(value) == "table" then return (next(value) == nil or value[1] ~= nil) and "an array" or "an object" end
+  if type(value) == "string" then return "a string" end
+  return tostring(math.tointeger(value) or value)
+end
+
+local function is_array(value)
+  if type(value) ~= "table" then return false end
+  local n = #value
+  for k in pairs(value) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+  end
+  return true
+end
+
+local function is_object(value)
+  if type(value) ~= "table" then return false end
+  for k in pairs(value) do
+    if type(k) ~= "string" then return false end
+  end
+  return true
+end
+
+local function expect(ok, value, what, path)
+  if not ok then refuse("'%s' must be %s, got %s", path == "" and "config.json" or path, what, describe(value)) end
+  return value
+end
+
+local function str(value, path) return expect(type(value) == "string", value, "a string", path) end
+local function bool(value, path) return expect(type(value) == "boolean", value, "a boolean", path) end
+local function array(value, path) return expect(is_array(value), value, "an array", path) end
+
+-- cjson reads every number as a float; recipes want integers.
+local function integer(value, path, min, max)
+  local n = math.type(value) and math.tointeger(value)
+  if not n or n < min or n > max then
+    refuse("'%s' must be an integer from %d to %d, got %s", path, min, max, describe(value))
+  end
+  return n
+end
+
+local function id(value, path)
+  return integer(value, path, 0, 0xFFFFFFFE)
+end
+
+-- An object whose members must all be in known (when given): any other is refused by name.
+local function object(value, path, known)
+  expect(is_object(value), value, "an object", path)
+  for _, key in ipairs(known and sorted_keys(value) or {}) do
+    if not known[key] then unsupported(field(path, key)) end
+  end
+  return value
+end
+
+local function absolute(value, path)
+  str(value, path)
+  if value:sub(1, 1) ~= "/" then refuse("'%s' must be an absolute path, got '%s'", path, value) end
+  return value
+end
+
+-- The items of an array, each passed through convert(item, its path).
+local function each(list, path, convert)
+  local out = {}
+  for i, v in ipairs(array(list, path)) do out[i] = convert(v, item(path, i)) end
+  return out
+end
+
+-- ---- bundle paths ----
+
+-- From pwd(1) rather than $PWD, which is stale when whoever started us changed
+-- directory without updating it; the shell checks $PWD against ".".
+local function current_dir()
+  local pipe = assert(io.popen("pwd"))
+  local dir = pipe:read("l")
+  pipe:close()
+  if not dir then error("nsbox.oci: pwd printed nothing", 0) end
+  return dir
+end
+
+local function clean(path)
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+-- The spec makes relative paths relative to the bundle; recipes take absolute ones.
+local function resolve(path, bundle, where)
+  if path:sub(1, 1) == "/" then return path end
+  if not bundle then
+    refuse("'%s' is relative ('%s'): pass the bundle directory, oci.translate(config, bundle_dir)", where, path)
+  end
+  if bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
+  return clean(bundle .. "/" .. path)
+end
+
+-- ---- linux.namespaces ----
+
+local NAMESPACES = {
+  cgroup = "cgroup", ipc = "ipc", mount = "mount", network = "net",
+  pid = "pid", time = "time", user = "user", uts = "uts",
+}
+
+-- Types without a path are created, in `namespaces`; types with one are joined, in `join`.
+local function namespaces(list, r)
+  local ns, path = { created = {}, joined = {} }, "linux.namespaces"
+  for i, entry in ipairs(array(list or {}, path)) do
+    local at = item(path, i)
+    object(entry, at, { type = true, path = true })
+    local kind = str(entry.type, at .. ".type")
+    local name = NAMESPACES[kind] or unsupported_value(kind, at .. ".type")
+    if ns.created[name] or ns.joined[name] then refuse("'%s': namespace type '%s' is listed twice", at, kind) end
+    if entry.path == nil then
+      ns.created[name] = true
+      r.namespaces[#r.namespaces + 1] = name
+    else
+      ns.joined[name] = absolute(entry.path, at .. ".path")
+      r.join = r.join or {}
+      r.join[name] = ns.joined[name]
+    end
+  end
+  return ns
+end
+
+-- What path sets up happens inside the namespace, so it must be a new one:
+-- setting it up in a joined namespace would change someone else's.
+local function needs_new(ns, name, path)
+  if ns.joined[name] then
+    refuse("'%s' needs a new %s namespace, but linux.namespaces joins %s", path, name, ns.joined[name])
+  elseif not ns.created[name] then
+    refuse("'%s' needs a new %s namespace: add {\"type\": \"%s\"} to linux.namespaces", path, name, name)
+  end
+end
+
+-- ---- root ----
+
+-- The rootfs lives in a mount namespace of its own, added when the config lists none.
+local function root(rt, r, ns, bundle)
+  object(rt, "root", { path = true, readonly = true })
+  r.rootfs = resolve(str(rt.path, "root.path"), bundle, "root.path")
+  if rt.readonly ~= nil then r.rootfs_readonly = bool(rt.readonly, "root.readonly") end
+  if not ns.created.mount and not ns.joined.mount then
+    ns.created.mount = true
+    r.namespaces[#r.namespaces + 1] = "mount"
+  end
+  needs_new(ns, "mount", "root.path")
+end
+
+-- ---- process ----
+
+local function environment(list)
+  local env = {}
+  for i, entry in ipairs(each(list, "process.env", str)) do
+    local name, value = entry:match("^([^=]+)=(.*)$")
+    if not name then refuse("'%s' must be NAME=VALUE, got '%s'", item("process.env", i), entry) end
+    env[name] = value
+  end
+  return env
+end
+
+local function user(u, r)
+  local path = "process.user"
+  object(u, path, { uid = true, gid = true, additionalGids = true, umask = true })
+  r.user = { uid = id(u.uid, path .. ".uid"), gid = id(u.gid, path .. ".gid") }
+  -- OCI means the same by an absent and an empty list: no supplementary groups.
+  local groups = each(u.additionalGids or {}, path .. ".additionalGids", id)
+  if #groups > 0 then r.user.groups = groups end
+  if u.umask ~= nil then r.umask = integer(u.umask, path .. ".umask", 0, 511) end
+end
+
+local CAP_SETS = { "bounding", "effective", "permitted", "inheritable", "ambient" }
+
+local function cap_name(name, path)
+  if not str(name, path):match("^CAP_[%u%d_]+$") then unsupported_value(name, path) end
+  return name:lower()
+end
+
+local function same_set(a, b)
+  local in_a, in_b = set_of(a), set_of(b)
+  for name in pairs(in_a) do if not in_b[name] then return false end end
+  for name in pairs(in_b) do if not in_a[name] then return false end end
+  return true
+end
+
+-- An absent set is empty, as in OCI. The sets collapse into caps.keep only when
+-- that changes nothing: the four equal, and ambient equal too unless the uid is
+-- 0 -- keep raises ambient only for another uid, and root's ambient set adds
+-- nothing (its permitted set comes from the bounding set at exec).
+local function capabilities(c, uid)
+  local path = "process.capabilities"
+  object(c, path, set_of(CAP_SETS))
+  local sets = {}
+  for _, set in ipairs(CAP_SETS) do sets[set] = each(c[set] or {}, field(path, set), cap_name) end
+  for _, set in ipairs(CAP_SETS) do
+    if not same_set(sets[set], sets.bounding) and not (set == "ambient" and uid == 0) then return sets end
+  end
+  return { keep = sets.bounding }
+end
+
+local RLIMITS = set_of {
+  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+  "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+}
+-- RLIM_INFINITY, 18446744073709551615 in config.json, as cjson reads it.
+local RLIM_INFINITY = 2.0 ^ 64
+
+local function limit(value, path)
+  if value == RLIM_INFINITY then return "unlimited" end
+  return integer(value, path, 0, math.maxinteger)
+end
+
+local function rlimits(list)
+  local out, path = {}, "process.rlimits"
+  for i, entry in ipairs(array(list, path)) do
+    local at = item(path, i)
+    object(entry, at, { type = true, soft = true, hard = true })
+    local kind = str(entry.type, at .. ".type")
+    local name = (kind:match("^RLIMIT_(%u+)$") or ""):lower()
+    if not RLIMITS[name] then unsupported_value(kind, at .. ".type") end
+    if out[name] then refuse("'%s': %s is listed twice", at, kind) end
+    out[name] = { limit(entry.soft, at .. ".soft"), limit(entry.hard, at .. ".hard") }
+  end
+  return out
+end
+
+local PROCESS = set_of { "terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges" }
+
+-- The command's environment is process.env and nothing else, so clearenv
+-- holds even when env is absent.
+local function process(p, r)
+  object(p, "process", PROCESS)
+  if p.terminal ~= nil and bool(p.terminal, "process.terminal") then
+    unsupported_value(true, "process.terminal", "the command gets the caller's stdin, stdout and stderr")
+  end
+  if p.args ~= nil then
+    r.argv = each(p.args, "process.args", str)
+    if #r.argv == 0 then refuse("'process.args' must not be empty") end
+  end
+  r.clearenv = true
+  if p.env ~= nil then r.env = environment(p.env) end
+  if p.cwd ~= nil then r.cwd = absolute(p.cwd, "process.cwd") end
+  if p.user ~= nil then user(p.user, r) end
+  if p.capabilities ~= nil then r.caps = capabilities(p.capabilities, r.user and r.user.uid or 0) end
+  if p.rlimits ~= nil then r.rlimits = rlimits(p.rlimits) end
+  if p.noNewPrivileges ~= nil then r.no_new_privs = bool(p.noNewPrivileges, "process.noNewPrivileges") end
+end
+
+-- ---- mounts ----
+
+-- The per-mount flags, the ones a bind remount (MS_REMOUNT | MS_BIND) can set.
+local FLAGS = set_of {
+  "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
+  "noatime", "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime",
+}
+-- Not options of the new mount but changes made to it afterwards: given to
+-- mount(2) with the filesystem they would stop it from being mounted at all.
+local PROPAGATION = set_of {
+  "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
+}
+
+-- A mount's options, sorted: bind/rbind, propagation changes, and the rest in
+-- order (words, with where each was found for refusals).
+local function sort_options(list, path)
+  local o = { propagation = {}, words = {}, at = {} }
+  for i, word in ipairs(each(list or {}, path, str)) do
+    if word == "bind" or word == "rbind" then
+      o.bind, o.recursive = true, o.recursive or word == "rbind"
+    elseif PROPAGATION[word] then
+      o.propagation[#o.propagation + 1] = word
+    else
+      o.words[#o.words + 1], o.at[word] = word, item(path, i)
+    end
+  end
+  return o
+end
+
+-- The kinds without an options key take flags from a bind remount right after.
+local function with_flags(entry, o)
+  local options = { "remount", "bind" }
+  for _, word in ipairs(o.words) do
+    if FLAGS[word] and word ~= "rw" then options[#options + 1] = word end
+  end
+  if #options == 2 then return { entry } end
+  return { entry, { type = "mount", target = entry.target, options = options } }
+end
+
+local function bind(m, o, path, bundle)
+  local entry = { type = "bind", target = m.destination, recursive = o.recursive or false,
+    source = resolve(str(m.source, path .. ".source"), bundle, path .. ".source") }
+  for _, word in ipairs(o.words) do
+    if not FLAGS[word] then unsupported_value(word, o.at[word]) end
+    if word == "ro" or word == "rw" then entry.readonly = word == "ro" or nil end
+  end
+  return with_flags(entry, o)
+end
+
+-- proc, sysfs and mqueue take no filesystem options, but for proc's hidepid.
+local function pseudo_fs(m, o)
+  local entry = { type = m.type, target = m.destination }
+  for _, word in ipairs(o.words) do
+    local hidepid = m.type == "proc" and word:match("^hidepid=(.+)$")
+    if hidepid then
+      entry.hidepid = tonumber(hidepid, 10) or hidepid
+    elseif not FLAGS[word] then
+      unsupported_value(word, o.at[word])
+    end
+  end
+  return with_flags(entry, o)
+end
+
+local TMPFS_KEYS = { size = "^%d+[kKmMgG%%]?$", mode = "^[0-7]+$", uid = "^%d+$", gid = "^%d+$" }
+
+local function tmpfs(m, o)
+  local entry, options = { type = "tmpfs", target = m.destination }, {}
+  for _, word in ipairs(o.words) do
+    local key, value = word:match("^(%a+)=(.*)$")
+    if TMPFS_KEYS[key] and value:match(TMPFS_KEYS[key]) then
+      entry[key] = (key == "uid" or key == "gid") and tonumber(value) or value
+    else
+      options[#options + 1] = word
+    end
+  end
+  entry.options = #options > 0 and options or nil
+  return { entry }
+end
+
+local function devpts(m, o)
+  return { { type = "devpts", target = m.destination, options = #o.words > 0 and o.words or nil } }
+end
+
+-- Runtimes make /dev a tmpfs and fill it with the spec's default devices:
+-- that is what nsbox's minimal /dev is, so it stands in for the tmpfs, which
+-- may have only the options the runtimes write for it.
+local DEV_OPTIONS = set_of { "nosuid", "strictatime", "mode=755", "size=65536k" }
+
+local function dev(_, o)
+  for _, word in ipairs(o.words) do
+    if not DEV_OPTIONS[word] then unsupported_value(word, o.at[word], "nsbox makes /dev itself") end
+  end
+  return { { type = "dev", target = "/dev" } }
+end
+
+-- The runtimes give a "cgroup" mount the host's kind of hierarchy; nsbox
+-- mounts the unified one, which every kernel it runs on has.
+local function filesystem(m, o, path)
+  local source = m.source ~= nil and str(m.source, path .. ".source") or m.type
+  return { { type = "mount", fstype = m.type == "cgroup" and "cgroup2" or m.type, source = source,
+    target = m.destination, options = #o.words > 0 and o.words or nil } }
+end
+
+local KINDS = { proc = pseudo_fs, sysfs = pseudo_fs, mqueue = pseudo_fs, tmpfs = tmpfs, devpts = devpts }
+
+-- One OCI mount: one to three recipe mounts.
+local function mount(m, path, bundle)
+  object(m, path, { destination = true, source = true, type = true, options = true })
+  absolute(m.destination, path .. ".destination")
+  local o = sort_options(m.options, path .. ".options")
+  local entries
+  if o.bind or m.type == "bind" then
+    entries = bind(m, o, path, bundle)
+  else
+    local kind = str(m.type, path .. ".type")
+    local kind_of = (kind == "tmpfs" and m.destination == "/dev") and dev or KINDS[kind] or filesystem
+    entries = kind_of(m, o, path)
+  end
+  for _, word in ipairs(o.propagation) do
+    entries[#entries + 1] = { type = "mount", target = m.destination, options = { word } }
+  end
+  return entries
+end
+
+local function mounts(list, r, ns, bundle)
+  r.mounts = {}
+  for i, m in ipairs(array(list, "mounts")) do
+    for _, entry in ipairs(mount(m, item("mounts", i), bundle)) do r.mounts[#r.mounts + 1] = entry end
+  end
+  if #r.mounts > 0 then needs_new(ns, "mount", "mounts") end
+end
+
+-- ---- linux ----
+
+local function id_map(list, path)
+  return each(list, path, function(e, at)
+    object(e, at, { containerID = true, hostID = true, size = true })
+    return { inside = id(e.containerID, at .. ".containerID"), outside = id(e.hostID, at .. ".hostID"),
+      count = integer(e.size, at .. ".size", 1, 0xFFFFFFFF) }
+  end)
+end
+
+local function id_maps(l, r, ns)
+  for _, keys in ipairs { { "uidMappings", "uid_map" }, { "gidMappings", "gid_map" } } do
+    local path = "linux." .. keys[1]
+    if l[keys[1]] ~= nil then
+      needs_new(ns, "user", path)
+      r[keys[2]] = id_map(l[keys[1]], path)
+    end
+  end
+end
+
+local function time_offsets(offsets, r, ns)
+  local path = "linux.timeOffsets"
+  object(offsets, path, { monotonic = true, boottime = true })
+  needs_new(ns, "time", path)
+  r.time = {}
+  for clock, offset in pairs(offsets) do
+    local at = field(path, clock)
+    object(offset, at, { secs = true, nanosecs = true })
+    local secs = integer(offset.secs or 0, at .. ".secs", math.mininteger, math.maxinteger)
+    local nanos = integer(offset.nanosecs or 0, at .. ".nanosecs", 0, 999999999)
+    r.time[clock] = nanos == 0 and secs or secs + nanos / 1e9
+  end
+end
+
+local function sysctl(map, r)
+  r.sysctl = {}
+  for name, value in pairs(object(map, "linux.sysctl")) do r.sysctl[name] = str(value, field("linux.sysctl", name)) end
+end
+
+local ROOTFS_PROPAGATION = {
+  private = "private", rprivate = "private", slave = "slave", rslave = "slave", shared = "shared", rshared = "shared",
+}
+
+local function mount_tree(l, r, ns)
+  local path = "linux.rootfsPropagation"
+  if l.rootfsPropagation ~= nil then
+    r.propagation = ROOTFS_PROPAGATION[str(l.rootfsPropagation, path)] or unsupported_value(l.rootfsPropagation, path)
+    needs_new(ns, "mount", path)
+  end
+  for _, keys in ipairs { { "maskedPaths", "masked" }, { "readonlyPaths", "readonly" } } do
+    path = "linux." .. keys[1]
+    if l[keys[1]] ~= nil then
+      r[keys[2]] = each(l[keys[1]], path, absolute)
+      needs_new(ns, "mount", path)
+    end
+  end
+end
+
+local LINUX = set_of {
+  "namespaces", "uidMappings", "gidMappings", "timeOffsets", "resources", "sysctl",
+  "rootfsPropagation", "maskedPaths", "readonlyPaths",
+}
+
+-- linux, but for namespaces (read first, since the rest depends on them) and
+-- resources (read last, since they depend on the rest).
+local function linux(l, r, ns)
+  id_maps(l, r, ns)
+  if l.timeOffsets ~= nil then time_offsets(l.timeOffsets, r, ns) end
+  if l.sysctl ~= nil then sysctl(l.sysctl, r) end
+  mount_tree(l, r, ns)
+end
+
+-- ---- linux.resources ----
+
+local function denies_all(rule)
+  if not is_object(rule) then return false end
+  for key in pairs(rule) do
+    if key ~= "allow" and key ~= "access" and key ~= "type" then return false end
+  end
+  return rule.allow == false and rule.access == "rwm" and (rule.type == nil or rule.type == "a")
+end
+
+local function has_minimal_dev(r)
+  for _, m in ipairs(r.mounts or {}) do
+    if m.type == "dev" then return true end
+  end
+  return false
+end
+
+local function may_mknod(r)
+  local set = r.caps and (r.caps.keep or r.caps.bounding)
+  return not set or set_of(set).cap_mknod == true
+end
+
+-- nsbox puts the command in no cgroup of its own, so it can enforce none of
+-- these limits and refuses them all, with one exception: the deny-all device
+-- rule that `crun spec` and `runc spec` write. It forbids every device node
+-- but the spec's default ones. Without a cgroup that holds as long as the
+-- command's /dev is nsbox's minimal one and it cannot make nodes elsewhere,
+-- so the rule is accepted as a no-op exactly then: with a tmpfs on /dev
+-- (which becomes nsbox's /dev) and no CAP_MKNOD in the bounding set.
+local function resources(res, r)
+  local path = "linux.resources.devices"
+  object(res, "linux.resources", { devices = true })
+  for i, rule in ipairs(array(res.devices or {}, path)) do
+    local at, holds = item(path, i), "the deny-all rule holds without a cgroup only"
+    if not denies_all(rule) then
+      unsupported(at, 'nsbox uses no device cgroup; it accepts only the default {"allow": false, "access": "rwm"}')
+    elseif not has_minimal_dev(r) then
+      unsupported(at, holds .. " when a tmpfs on /dev gives nsbox's minimal /dev")
+    elseif may_mknod(r) then
+      unsupported(at, holds .. " without CAP_MKNOD in process.capabilities.bounding")
+    end
+  end
+end
+
+-- ---- the whole config ----
+
+local function uts_names(cfg, r, ns)
+  for _, key in ipairs { "hostname", "domainname" } do
+    -- Runtimes read an empty name as no name.
+    if cfg[key] ~= nil and cfg[key] ~= "" then
+      r[key] = str(cfg[key], key)
+      needs_new(ns, "uts", key)
+    end
+  end
+end
+
+local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
+
+local function translate(config, bundle)
+  local cfg = object(without_nulls(config), "", CONFIG)
+  local l = object(cfg.linux or {}, "linux", LINUX)
+  local r = { namespaces = {} }
+  local ns = namespaces(l.namespaces, r)
+  if cfg.root ~= nil then root(cfg.root, r, ns, bundle) end
+  linux(l, r, ns)
+  if cfg.process ~= nil then process(cfg.process, r) end
+  if cfg.mounts ~= nil then mounts(cfg.mounts, r, ns, bundle) end
+  uts_names(cfg, r, ns)
+  if l.resources ~= nil then resources(l.resources, r) end
+  return r
+end
+
+-- fn(...), with a refusal re-raised at the line that called the public
+-- function; that function must not tail-call this one, or level 3 is lost.
+local function refusing(fn, ...)
+  local ok, result = pcall(fn, ...)
+  if ok then return result end
+  if getmetatable(result) == Refusal then error("nsbox.oci: " .. result.message, 3) end
+  error(result, 0)
+end
+
+-- oci.translate(config, bundle_dir) -> recipe table: config is config.json
+-- decoded; bundle_dir, needed when config has relative paths, anchors them.
+function M.translate(config, bundle_dir)
+  if type(config) ~= "table" then
+    error("nsbox.oci: translate expects config.json decoded into a table, got " .. type(config), 2)
+  end
+  if bundle_dir ~= nil and type(bundle_dir) ~= "string" then
+    error("nsbox.oci: the bundle directory must be a string, got " .. type(bundle_dir), 2)
+  end
+  local r = refusing(translate, config, bundle_dir)
+  return r
+end
+
+local function read_config(path)
+  local file, message = io.open(path)
+  if not file then return nil, message end
+  local text, read_error = file:read("a")
+  file:close()
+  if not text then return nil, path .. ": " .. read_error end
+  local ok, config = pcall(cjson.decode, text)
+  if not ok then return nil, ("%s: invalid JSON: %s"):format(path, config) end
+  if type(config) ~= "table" then return nil, path .. ": invalid config: not a JSON object" end
+  return config
+end
+
+-- oci.load(bundle_dir) -> recipe table, argv | nil, message when config.json
+-- cannot be read or is not JSON.
+function M.load(bundle_dir)
+  if type(bundle_dir) ~= "string" then
+    error("nsbox.oci: load expects the bundle directory, a string; got " .. type(bundle_dir), 2)
+  end
+  local config, message = read_config((bundle_dir:gsub("/+$", "")) .. "/config.json")
+  if not config then return nil, message end
+  local r = refusing(translate, config, bundle_dir)
+  return r, r.argv
+end
+
+return M

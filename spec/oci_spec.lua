@@ -1,0 +1,533 @@
+-- nsbox.oci: OCI bundles' config.json as recipe tables, and recipes/oci.lua
+-- running them. The fixtures are config.json files as `crun spec`, `crun spec
+-- --rootless` and `runc spec` write them (see spec/fixtures/oci/README.md).
+local cjson = require "cjson"
+local nsbox = require "nsbox"
+local oci = require "nsbox.oci"
+local H = require "helpers"
+
+local FIXTURES = "spec/fixtures/oci/"
+local BUNDLE = "/bundles/box" -- translation is data: the bundle need not exist
+
+-- A generated config, with its terminal turned off: all three generators
+-- turn it on, and nsbox refuses it (see "oci.load" below).
+local function fixture(name)
+  local text = H.slurp(FIXTURES .. name .. "/config.json")
+  local config = cjson.decode(text)
+  config.process.terminal = false
+  return config
+end
+
+-- ---- what the lead's recipe keys in progress look like while missing ----
+
+local function set_of(list)
+  local set = {}
+  for _, v in ipairs(list) do set[v] = true end
+  return set
+end
+
+local NOT_YET = {
+  key = set_of { "caps", "no_new_privs", "user", "umask", "rlimits", "rootfs", "rootfs_readonly", "propagation",
+    "masked", "readonly", "time", "sysctl", "join", "hidepid", "uid", "gid", "fstype" },
+  ["mount type"] = set_of { "dev", "devpts", "sysfs", "mqueue", "mount", "dev_bind", "symlink", "dir", "file",
+    "remount_ro" },
+  namespace = set_of { "time" },
+}
+
+-- The key, mount type or namespace of t that nsbox.recipe does not know yet, or nil.
+local function first_unknown(t)
+  local ok, err = pcall(nsbox.recipe, t)
+  if ok then return nil end
+  for what, names in pairs(NOT_YET) do
+    local name = tostring(err):match("unknown " .. what .. " '([^']+)'")
+    if name and names[name] then return what, name end
+  end
+end
+
+-- All the top-level keys of t nsbox.recipe does not know yet, then the first
+-- mount type or namespace, as text; nil when it knows them all.
+local function not_yet_known(t)
+  local copy, missing = {}, {}
+  for k, v in pairs(t) do copy[k] = v end
+  repeat
+    local what, name = first_unknown(copy)
+    if what then missing[#missing + 1] = ("%s '%s'"):format(what, name) end
+    if what == "key" and t[name] ~= nil then copy[name] = nil else break end
+  until false
+  return #missing > 0 and table.concat(missing, ", ") or nil
+end
+
+-- `it` (root-only when root is true), or pending while nsbox.recipe refuses
+-- a key the translation t uses for being unknown.
+local function it_when_known(name, t, fn, root)
+  local missing = not_yet_known(t)
+  if missing then
+    pending(("%s (pending: nsbox.recipe does not know %s yet)"):format(name, missing))
+  elseif root then
+    H.root_it(name, fn)
+  else
+    it(name, fn)
+  end
+end
+
+-- ---- expected translations ----
+
+local CAPS = { "cap_audit_write", "cap_kill", "cap_net_bind_service" }
+
+local function crun_recipe()
+  return {
+    namespaces = { "pid", "net", "ipc", "uts", "mount" },
+    rootfs = BUNDLE .. "/rootfs",
+    rootfs_readonly = true,
+    hostname = "crun",
+    argv = { "sh" },
+    clearenv = true,
+    env = { PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", TERM = "xterm" },
+    cwd = "/",
+    user = { uid = 0, gid = 0 },
+    -- inheritable is empty while the others are not: keep would not mean the same.
+    caps = { bounding = CAPS, effective = CAPS, permitted = CAPS, inheritable = {}, ambient = CAPS },
+    rlimits = { nofile = { 1024, 1024 } },
+    no_new_privs = true,
+    mounts = {
+      { type = "proc", target = "/proc" },
+      { type = "dev", target = "/dev" },
+      { type = "devpts", target = "/dev/pts",
+        options = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
+      { type = "tmpfs", target = "/dev/shm", mode = "1777", size = "65536k",
+        options = { "nosuid", "noexec", "nodev" } },
+      { type = "mqueue", target = "/dev/mqueue" },
+      { type = "mount", target = "/dev/mqueue", options = { "remount", "bind", "nosuid", "noexec", "nodev" } },
+      { type = "sysfs", target = "/sys" },
+      { type = "mount", target = "/sys", options = { "remount", "bind", "nosuid", "noexec", "nodev", "ro" } },
+      { type = "mount", fstype = "cgroup2", source = "cgroup", target = "/sys/fs/cgroup",
+        options = { "nosuid", "noexec", "nodev", "relatime", "ro" } },
+    },
+    masked = { "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+      "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi" },
+    readonly = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" },
+  }
+end
+
+local function rootless_recipe()
+  local r = crun_recipe()
+  r.namespaces = { "pid", "net", "ipc", "uts", "user", "mount" }
+  r.mounts[3].options = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" }
+  return r
+end
+
+local function runc_recipe()
+  local r = crun_recipe()
+  r.hostname = "runc"
+  return r
+end
+
+local function translated(name)
+  return oci.translate(fixture(name), BUNDLE)
+end
+
+describe("oci.translate of generated configs", function()
+  it("turns `crun spec` into the recipe it describes", function()
+    assert.same(crun_recipe(), translated("crun"))
+  end)
+
+  it("turns `crun spec --rootless` into the same in a user namespace", function()
+    assert.same(rootless_recipe(), translated("crun-rootless"))
+  end)
+
+  it("turns `runc spec` into the same, an absent inheritable set being empty", function()
+    assert.same(runc_recipe(), translated("runc"))
+  end)
+end)
+
+-- ---- translation details, on small configs ----
+
+local function translate(config, bundle)
+  return oci.translate(cjson.decode(config), bundle or BUNDLE)
+end
+
+describe("oci.translate", function()
+  it("resolves a relative root.path against a relative bundle directory, from the current one", function()
+    local r = oci.translate({ root = { path = "./rootfs/" } }, "spec/fixtures/../fixtures/oci/crun")
+    assert.equal(H.trim(H.sh("pwd")) .. "/spec/fixtures/../fixtures/oci/crun/rootfs", r.rootfs)
+    assert.same({ "mount" }, r.namespaces)
+    assert.equal("/srv/root", oci.translate({ root = { path = "/srv/root" } }).rootfs)
+  end)
+
+  it("joins the namespaces that have a path instead of creating them", function()
+    local r = translate [[{ "linux": { "namespaces": [
+      { "type": "network", "path": "/run/netns/lab" }, { "type": "uts" }, { "type": "ipc", "path": "/proc/1/ns/ipc" },
+      { "type": "cgroup" }, { "type": "time" } ] } }]]
+    assert.same({ "uts", "cgroup", "time" }, r.namespaces)
+    assert.same({ net = "/run/netns/lab", ipc = "/proc/1/ns/ipc" }, r.join)
+  end)
+
+  it("collapses equal capability sets into keep, ignoring root's ambient set", function()
+    local r = translate [[{ "process": { "user": { "uid": 0, "gid": 0 }, "capabilities": {
+      "bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL", "CAP_CHOWN"],
+      "permitted": ["CAP_CHOWN", "CAP_KILL"], "inheritable": ["CAP_CHOWN", "CAP_KILL"] } } }]]
+    assert.same({ keep = { "cap_chown", "cap_kill" } }, r.caps)
+  end)
+
+  it("keeps the five sets when a non-root command's ambient set differs", function()
+    local r = translate [[{ "process": { "user": { "uid": 1000, "gid": 1000 }, "capabilities": {
+      "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
+      "inheritable": ["CAP_KILL"] } } }]]
+    assert.same({ bounding = { "cap_kill" }, effective = { "cap_kill" }, permitted = { "cap_kill" },
+      inheritable = { "cap_kill" }, ambient = {} }, r.caps)
+    r = translate [[{ "process": { "user": { "uid": 1000, "gid": 1000 }, "capabilities": {
+      "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"],
+      "ambient": ["CAP_KILL"] } } }]]
+    assert.same({ keep = { "cap_kill" } }, r.caps)
+  end)
+
+  it("translates the user, umask, rlimits with RLIM_INFINITY, and an empty environment", function()
+    local r = translate [[{ "process": { "args": ["id"], "cwd": "/tmp",
+      "user": { "uid": 1000, "gid": 100, "additionalGids": [5, 27], "umask": 18 },
+      "rlimits": [ { "type": "RLIMIT_MEMLOCK", "soft": 65536, "hard": 18446744073709551615 },
+                   { "type": "RLIMIT_CORE", "soft": 0, "hard": 0 } ] } }]]
+    assert.same({ namespaces = {}, argv = { "id" }, cwd = "/tmp", clearenv = true,
+      user = { uid = 1000, gid = 100, groups = { 5, 27 } }, umask = 18,
+      rlimits = { memlock = { 65536, "unlimited" }, core = { 0, 0 } } }, r)
+    assert.equal("integer", math.type(r.user.uid))
+  end)
+
+  it("translates time offsets to seconds, sysctls and the rootfs propagation", function()
+    local r = translate [[{ "linux": { "namespaces": [ { "type": "time" }, { "type": "mount" }, { "type": "network" } ],
+      "timeOffsets": { "monotonic": { "secs": 86400 }, "boottime": { "secs": 1, "nanosecs": 500000000 } },
+      "sysctl": { "net.ipv4.ip_forward": "1" }, "rootfsPropagation": "rslave" } }]]
+    assert.same({ monotonic = 86400, boottime = 1.5 }, r.time)
+    assert.equal("integer", math.type(r.time.monotonic))
+    assert.same({ ["net.ipv4.ip_forward"] = "1" }, r.sysctl)
+    assert.equal("slave", r.propagation)
+  end)
+
+  it("translates bind mounts: recursion, read-only, flags by a remount, propagation after", function()
+    local r = translate([[{ "linux": { "namespaces": [ { "type": "mount" } ] }, "mounts": [
+      { "destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro", "nosuid", "nodev"] },
+      { "destination": "/opt", "source": "/opt", "options": ["bind"] },
+      { "destination": "/srv", "type": "none", "source": "/srv", "options": ["rbind", "rw", "rshared"] } ] }]],
+      "/bundles/box/")
+    assert.same({
+      { type = "bind", source = "/bundles/box/data", target = "/data", recursive = true, readonly = true },
+      { type = "mount", target = "/data", options = { "remount", "bind", "ro", "nosuid", "nodev" } },
+      { type = "bind", source = "/opt", target = "/opt", recursive = false },
+      { type = "bind", source = "/srv", target = "/srv", recursive = true },
+      { type = "mount", target = "/srv", options = { "rshared" } },
+    }, r.mounts)
+  end)
+
+  it("translates tmpfs, proc and other filesystems", function()
+    local r = translate [[{ "linux": { "namespaces": [ { "type": "mount" } ] }, "mounts": [
+      { "destination": "/run", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "size=1m", "mode=700", "uid=1000", "gid=1000", "nr_inodes=100"] },
+      { "destination": "/proc", "type": "proc", "source": "proc", "options": ["hidepid=2", "noexec"] },
+      { "destination": "/mnt", "type": "ext4", "source": "/dev/sdb1", "options": ["noatime", "errors=remount-ro"] },
+      { "destination": "/cg", "type": "cgroup2" } ] }]]
+    assert.same({
+      { type = "tmpfs", target = "/run", size = "1m", mode = "700", uid = 1000, gid = 1000,
+        options = { "nosuid", "nr_inodes=100" } },
+      { type = "proc", target = "/proc", hidepid = 2 },
+      { type = "mount", target = "/proc", options = { "remount", "bind", "noexec" } },
+      { type = "mount", fstype = "ext4", source = "/dev/sdb1", target = "/mnt",
+        options = { "noatime", "errors=remount-ro" } },
+      { type = "mount", fstype = "cgroup2", source = "cgroup2", target = "/cg" },
+    }, r.mounts)
+  end)
+
+  it("reads null as absent, and an empty hostname as none", function()
+    local r = translate [[{ "ociVersion": "1.0.2", "annotations": { "org.example": "x" }, "hostname": "",
+      "hooks": null, "process": { "args": ["true"], "terminal": null, "env": null },
+      "linux": { "seccomp": null, "namespaces": null } }]]
+    assert.same({ namespaces = {}, argv = { "true" }, clearenv = true }, r)
+  end)
+end)
+
+-- ---- refusals ----
+
+-- Each: what to change in the `crun spec` config, and the message expected.
+local REFUSALS = {
+  { "linux.seccomp", function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO" } end,
+    "unsupported field 'linux.seccomp'" },
+  { "hooks", function(c) c.hooks = { prestart = { { path = "/bin/true" } } } end,
+    "unsupported field 'hooks'" },
+  { "a terminal", function(c) c.process.terminal = true end,
+    "unsupported value 'true' in process.terminal (the command gets the caller's stdin, stdout and stderr)" },
+  { "an unknown namespace type", function(c) table.insert(c.linux.namespaces, { type = "cgroupv3" }) end,
+    "unsupported value 'cgroupv3' in linux.namespaces[5].type" },
+  { "a namespace listed twice", function(c) table.insert(c.linux.namespaces, { type = "pid" }) end,
+    "'linux.namespaces[5]': namespace type 'pid' is listed twice" },
+  { "process.apparmorProfile", function(c) c.process.apparmorProfile = "docker-default" end,
+    "unsupported field 'process.apparmorProfile'" },
+  { "process.selinuxLabel", function(c) c.process.selinuxLabel = "system_u:system_r:container_t:s0" end,
+    "unsupported field 'process.selinuxLabel'" },
+  { "process.oomScoreAdj", function(c) c.process.oomScoreAdj = 100 end,
+    "unsupported field 'process.oomScoreAdj'" },
+  { "process.consoleSize", function(c) c.process.consoleSize = { height = 25, width = 80 } end,
+    "unsupported field 'process.consoleSize'" },
+  { "process.user.username", function(c) c.process.user.username = "root" end,
+    "unsupported field 'process.user.username'" },
+  { "a memory limit", function(c) c.linux.resources.memory = { limit = 104857600 } end,
+    "unsupported field 'linux.resources.memory'" },
+  { "a pids limit", function(c) c.linux.resources.pids = { limit = 10 } end,
+    "unsupported field 'linux.resources.pids'" },
+  { "a device rule that allows a device",
+    function(c)
+      table.insert(c.linux.resources.devices, { allow = true, type = "c", major = 10, minor = 229, access = "rw" })
+    end,
+    "unsupported field 'linux.resources.devices[1]' (nsbox uses no device cgroup; it accepts only the default "
+      .. "{\"allow\": false, \"access\": \"rwm\"})" },
+  { "the deny-all device rule without a tmpfs on /dev", function(c) table.remove(c.mounts, 2) end,
+    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a cgroup only when a tmpfs on "
+      .. "/dev gives nsbox's minimal /dev)" },
+  { "the deny-all device rule with CAP_MKNOD",
+    function(c) table.insert(c.process.capabilities.bounding, "CAP_MKNOD") end,
+    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a cgroup only without CAP_MKNOD "
+      .. "in process.capabilities.bounding)" },
+  { "linux.cgroupsPath", function(c) c.linux.cgroupsPath = "/nsbox/box" end,
+    "unsupported field 'linux.cgroupsPath'" },
+  { "linux.devices", function(c) c.linux.devices = { { path = "/dev/fuse", type = "c", major = 10, minor = 229 } } end,
+    "unsupported field 'linux.devices'" },
+  { "linux.mountLabel", function(c) c.linux.mountLabel = "system_u:object_r:container_file_t:s0" end,
+    "unsupported field 'linux.mountLabel'" },
+  { "a hostname without a uts namespace", function(c) table.remove(c.linux.namespaces, 4) end,
+    "'hostname' needs a new uts namespace: add {\"type\": \"uts\"} to linux.namespaces" },
+  { "a hostname in a joined uts namespace", function(c) c.linux.namespaces[4].path = "/proc/1/ns/uts" end,
+    "'hostname' needs a new uts namespace, but linux.namespaces joins /proc/1/ns/uts" },
+  { "a rootfs in a joined mount namespace", function(c) c.linux.namespaces[5].path = "/proc/1/ns/mnt" end,
+    "'root.path' needs a new mount namespace, but linux.namespaces joins /proc/1/ns/mnt" },
+  { "uid mappings without a user namespace",
+    function(c) c.linux.uidMappings = { { containerID = 0, hostID = 1000, size = 1 } } end,
+    "'linux.uidMappings' needs a new user namespace: add {\"type\": \"user\"} to linux.namespaces" },
+  { "time offsets without a time namespace", function(c) c.linux.timeOffsets = { monotonic = { secs = 1 } } end,
+    "'linux.timeOffsets' needs a new time namespace: add {\"type\": \"time\"} to linux.namespaces" },
+  { "an offset of the realtime clock", function(c)
+      table.insert(c.linux.namespaces, { type = "time" })
+      c.linux.timeOffsets = { realtime = { secs = 1 } }
+    end,
+    "unsupported field 'linux.timeOffsets.realtime'" },
+  { "an unknown rlimit", function(c) c.process.rlimits[1].type = "RLIMIT_FOO" end,
+    "unsupported value 'RLIMIT_FOO' in process.rlimits[0].type" },
+  { "a capability named without CAP_", function(c) table.insert(c.process.capabilities.bounding, "NET_ADMIN") end,
+    "unsupported value 'NET_ADMIN' in process.capabilities.bounding[3]" },
+  { "an unbindable rootfs", function(c) c.linux.rootfsPropagation = "unbindable" end,
+    "unsupported value 'unbindable' in linux.rootfsPropagation" },
+  { "an option of /dev nsbox cannot give", function(c) table.insert(c.mounts[2].options, "mode=777") end,
+    "unsupported value 'mode=777' in mounts[1].options[4] (nsbox makes /dev itself)" },
+  { "a filesystem option of proc", function(c) c.mounts[1].options = { "nosuid", "subset=pid" } end,
+    "unsupported value 'subset=pid' in mounts[0].options[1]" },
+  { "a bind option nsbox does not know", function(c)
+      table.insert(c.mounts, { destination = "/data", type = "bind", source = "/srv", options = { "rbind", "idmap" } })
+    end,
+    "unsupported value 'idmap' in mounts[7].options[1]" },
+  { "an idmapped mount", function(c) c.mounts[1].uidMappings = { { containerID = 0, hostID = 1000, size = 1 } } end,
+    "unsupported field 'mounts[0].uidMappings'" },
+  { "a relative mount destination", function(c) c.mounts[1].destination = "proc" end,
+    "'mounts[0].destination' must be an absolute path, got 'proc'" },
+  { "an environment entry without =", function(c) c.process.env[3] = "JUNK" end,
+    "'process.env[2]' must be NAME=VALUE, got 'JUNK'" },
+  { "a cwd of the wrong type", function(c) c.process.cwd = 42 end,
+    "'process.cwd' must be a string, got 42" },
+  { "a negative uid", function(c) c.process.user.uid = -1 end,
+    "'process.user.uid' must be an integer from 0 to 4294967294, got -1" },
+  { "empty args", function(c) c.process.args = {} end,
+    "'process.args' must not be empty" },
+}
+
+describe("oci.translate refuses what nsbox cannot do, naming the field:", function()
+  for _, case in ipairs(REFUSALS) do
+    local name, change, message = case[1], case[2], case[3]
+    it(name, function()
+      local config = fixture("crun")
+      change(config)
+      local ok, err = pcall(oci.translate, config, BUNDLE)
+      assert.is_false(ok, "expected a refusal")
+      assert.equal("nsbox.oci: " .. message, err)
+    end)
+  end
+
+  it("a relative root.path without the bundle directory", function()
+    local ok, err = pcall(oci.translate, { root = { path = "rootfs" } })
+    assert.is_false(ok)
+    assert.equal("nsbox.oci: 'root.path' is relative ('rootfs'): pass the bundle directory, "
+      .. "oci.translate(config, bundle_dir)", err)
+  end)
+
+  it("reported at the caller's line", function()
+    local ok, err = pcall(function()
+      local r = oci.translate({ hooks = {} }); return r
+    end)
+    assert.is_false(ok)
+    assert.matches("^spec/oci_spec.lua:%d+: nsbox.oci: unsupported field 'hooks'$", err)
+  end)
+end)
+
+-- ---- oci.load ----
+
+local function tempdir()
+  local dir = H.trim(H.sh("mktemp -d"))
+  finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+  return dir
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+describe("oci.load", function()
+  it("returns the recipe and process.args of a bundle", function()
+    local dir = tempdir()
+    write(dir .. "/config.json", [[{ "process": { "args": ["echo", "hi"] }, "root": { "path": "rootfs" } }]])
+    local r, argv = oci.load(dir .. "/")
+    assert.same({ "echo", "hi" }, argv)
+    assert.equal(dir .. "/rootfs", r.rootfs)
+  end)
+
+  it("returns nil and a message when config.json is missing", function()
+    local dir = tempdir()
+    assert.same({ nil, dir .. "/config.json: No such file or directory" }, { oci.load(dir) })
+  end)
+
+  it("returns nil and a message when config.json is not JSON, or not an object", function()
+    local dir = tempdir()
+    write(dir .. "/config.json", "{ \"process\": ")
+    local r, message = oci.load(dir)
+    assert.is_nil(r)
+    assert.matches("^" .. dir:gsub("%p", "%%%0") .. "/config.json: invalid JSON: ", message)
+    write(dir .. "/config.json", "42")
+    assert.same({ nil, dir .. "/config.json: invalid config: not a JSON object" }, { oci.load(dir) })
+  end)
+
+  it("refuses the generated configs as they are, for their terminal, at the caller's line", function()
+    for _, name in ipairs { "crun", "crun-rootless", "runc" } do
+      local ok, err = pcall(function()
+        local r = oci.load(FIXTURES .. name); return r
+      end)
+      assert.is_false(ok)
+      assert.matches("^spec/oci_spec.lua:%d+: nsbox.oci: unsupported value 'true' in process.terminal", err)
+    end
+  end)
+
+  it("raises an error for a bundle directory that is not a string", function()
+    assert.has_error(function() oci.load(42) end, "nsbox.oci: load expects the bundle directory, a string; got number")
+  end)
+end)
+
+-- ---- nsbox.recipe takes the translations ----
+
+-- A bundle-less config nsbox can run today: no root, only the current keys.
+local HOSTLESS = {
+  ociVersion = "1.0.0",
+  process = { args = { "sh", "-c", "hostname; echo $GREETING" }, env = { "PATH=/usr/bin:/bin", "GREETING=hello" },
+    cwd = "/" },
+  hostname = "oci-spec",
+  linux = { namespaces = { { type = "uts" } } },
+}
+
+describe("nsbox.recipe", function()
+  for _, name in ipairs { "crun", "crun-rootless", "runc" } do
+    local t = translated(name)
+    it_when_known("takes the translation of " .. name .. "'s config", t, function()
+      local r = nsbox.recipe(t)
+      assert.same(t.namespaces, r.namespaces)
+      assert.equal(t.hostname, r.hostname)
+    end)
+  end
+
+  it("takes a translation extended by another fragment", function()
+    local r = nsbox.recipe(oci.translate(HOSTLESS), { hostname = "mine" })
+    assert.equal("mine", r.hostname)
+    assert.same({ "sh", "-c", "hostname; echo $GREETING" }, r.argv)
+    assert.is_true(r.clearenv)
+  end)
+end)
+
+-- ---- recipes/oci.lua ----
+
+local function bundle(config, dir)
+  dir = dir or tempdir()
+  H.sh("chmod 755 " .. H.quote(dir))
+  write(dir .. "/config.json", cjson.encode(config))
+  return dir
+end
+
+-- A bundle whose rootfs holds only a static busybox and a few of its names.
+local function busybox_bundle(config)
+  local dir = tempdir()
+  local rootfs = dir .. "/rootfs"
+  local _, err, code = H.sh(("mkdir -p %s/bin %s/dev %s/proc %s/sys && cp /bin/busybox %s/bin/"):format(
+    rootfs, rootfs, rootfs, rootfs, rootfs))
+  assert.equal(0, code, err)
+  for _, name in ipairs { "sh", "ls", "id", "hostname", "cat" } do
+    assert.equal(0, select(3, H.sh(("ln -s busybox %s/bin/%s"):format(rootfs, name))))
+  end
+  return bundle(config, dir)
+end
+
+local MINIMAL = {
+  ociVersion = "1.0.0",
+  process = { args = { "sh", "-c", "hostname; ls /" }, env = { "PATH=/bin" }, cwd = "/" },
+  root = { path = "rootfs" },
+  hostname = "busybox",
+  mounts = { { destination = "/proc", type = "proc", source = "proc" } },
+  linux = { namespaces = { { type = "pid" }, { type = "uts" }, { type = "mount" }, { type = "ipc" } } },
+}
+
+local function crun_busybox()
+  local config = fixture("crun")
+  config.process.args = { "sh", "-c", "hostname; ls /" }
+  return config
+end
+
+describe("recipes/oci.lua", function()
+  it("exits 125 with a usage message without a bundle", function()
+    local out, err, code = H.recipe("oci")
+    assert.same({ "", "nsbox: usage: lua recipes/oci.lua BUNDLE [CMD [ARG...]]\n", 125 }, { out, err, code })
+  end)
+
+  it("exits 125 when the bundle has no config.json", function()
+    local _, err, code = H.recipe("oci", { "/nonexistent-nsbox-bundle" })
+    assert.same({ "nsbox: /nonexistent-nsbox-bundle/config.json: No such file or directory\n", 125 }, { err, code })
+  end)
+
+  it("exits 125 naming the field it refuses", function()
+    local _, err, code = H.recipe("oci", { FIXTURES .. "crun" })
+    assert.equal(125, code)
+    assert.matches("^nsbox: nsbox.oci: unsupported value 'true' in process.terminal", err)
+  end)
+
+  H.root_it("runs process.args with the config's hostname and nothing but its environment", function()
+    local dir = bundle(HOSTLESS)
+    local out, err, code = H.recipe("oci", { dir })
+    assert.equal(0, code, err)
+    assert.equal("oci-spec\nhello\n", out)
+  end)
+
+  H.root_it("runs a bundle for an unprivileged user too", function()
+    local dir = bundle(HOSTLESS)
+    local out, err, code = H.recipe("oci", { dir }, { nobody = true })
+    assert.equal(0, code, err)
+    assert.equal("oci-spec\nhello\n", out)
+  end)
+
+  H.root_it("runs the command given after the bundle instead of process.args", function()
+    local dir = bundle(HOSTLESS)
+    local out, err, code = H.recipe("oci", { dir, "sh", "-c", "echo \"$GREETING:$HOME\"; exit 7" })
+    assert.equal(7, code, err)
+    assert.equal("hello:\n", out)
+  end)
+
+  it_when_known("runs a busybox rootfs, showing its hostname and its /", oci.translate(MINIMAL, BUNDLE), function()
+    local out, err, code = H.recipe("oci", { busybox_bundle(MINIMAL) })
+    assert.equal(0, code, err)
+    assert.equal("busybox\nbin\ndev\nproc\nsys\n", out)
+  end, true)
+
+  it_when_known("runs a busybox rootfs with `crun spec`'s config", oci.translate(crun_busybox(), BUNDLE), function()
+    local out, err, code = H.recipe("oci", { busybox_bundle(crun_busybox()) })
+    assert.equal(0, code, err)
+    assert.equal("crun\nbin\ndev\nproc\nsys\n", out)
+  end, true)
+end)
