@@ -30,6 +30,7 @@ build = {
       ["nsbox.check"] = "lua/nsbox/check.lua",
       ["nsbox.mounts"] = "lua/nsbox/mounts.lua",
       ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
+      ["nsbox.namespaces"] = "lua/nsbox/namespaces.lua",
       ["nsbox.core"] = {
          sources = {
             "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",

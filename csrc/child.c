@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -79,6 +80,23 @@ static int die_with_parent(int report_fd)
 	return 0;
 }
 
+static int write_time_offsets(const char *text)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	err = errno;
+	close(fd);
+	errno = err;
+	return n < 0 ? -1 : 0;
+}
+
+static int fork_supervised(const struct child_args *args);
+
 static int run_step(const struct step *step, const struct child_args *args)
 {
 	switch (step->op) {
@@ -109,6 +127,14 @@ static int run_step(const struct step *step, const struct child_args *args)
 	case STEP_UMASK:
 		umask(step->mode);
 		return 0;
+	case STEP_JOIN:
+		return ns_join(step);
+	case STEP_UNSHARE:
+		return unshare(step->nstypes);
+	case STEP_TIME_OFFSETS:
+		return write_time_offsets(step->source);
+	case STEP_FORK:
+		return fork_supervised(args);
 	}
 	errno = EINVAL;
 	return -1;
@@ -217,28 +243,25 @@ static _Noreturn void init_exit(int status_fd, int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-/*
- * PID 1 of the new PID namespace: run the command as a child, pass signals
- * on to it, reap every orphan the namespace hands us, and leave when the
- * command does. Its own death by a signal cannot be repeated here (the
- * kernel shields a namespace's init), hence the status pipe.
- */
-static _Noreturn void run_init(const struct child_args *args)
+/* Block what a supervisor waits for; the command unblocks it before exec. */
+static void block_supervised_signals(sigset_t *set)
 {
-	sigset_t set;
-	siginfo_t info;
-	pid_t command;
+	forwarded_signals(set);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
 
-	prctl(PR_SET_NAME, (unsigned long)"nsbox-init", 0L, 0L, 0L); /* ps shows what it is, not a copy of lua */
-	forwarded_signals(&set);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	command = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
-	if (command < 0)
-		report_and_exit(args, args->plan->nsteps + REPORT_INIT_FORK);
-	if (command == 0)
-		exec_or_report(args);
-	close(args->report_fd);
+/*
+ * Stay with the command: pass signals on to it, reap every child we are
+ * handed (as a namespace's init, every orphan of it), and leave when the
+ * command does, telling the parent its exact wait status: our own death by
+ * a signal could not repeat it (the kernel shields a namespace's init).
+ */
+static _Noreturn void supervise(const struct child_args *args, pid_t command, sigset_t *set)
+{
+	siginfo_t info;
+
+	close(args->report_fd); /* the command holds it until its exec */
 	for (;;) {
 		int status;
 		pid_t pid;
@@ -246,9 +269,55 @@ static _Noreturn void run_init(const struct child_args *args)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			if (pid == command)
 				init_exit(args->status_fd, status);
-		if (sigwaitinfo(&set, &info) > 0 && info.si_signo != SIGCHLD)
+		if (sigwaitinfo(set, &info) > 0 && info.si_signo != SIGCHLD)
 			kill(command, info.si_signo);
 	}
+}
+
+static pid_t fork_child(void)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+}
+
+/* init = true: PID 1 of the new PID namespace runs the command as its child. */
+static _Noreturn void run_init(const struct child_args *args)
+{
+	sigset_t set;
+	pid_t command;
+
+	prctl(PR_SET_NAME, (unsigned long)"nsbox-init", 0L, 0L, 0L); /* ps shows what it is, not a copy of lua */
+	block_supervised_signals(&set);
+	command = fork_child();
+	if (command < 0)
+		report_and_exit(args, args->plan->nsteps + REPORT_INIT_FORK);
+	if (command == 0)
+		exec_or_report(args);
+	supervise(args, command, &set);
+}
+
+/*
+ * The fork step: PID and time namespaces that were joined or unshared take
+ * only the children made afterwards, so the rest of the plan runs in a child
+ * while this process stays behind as its supervisor.
+ */
+static int fork_supervised(const struct child_args *args)
+{
+	sigset_t set, none;
+	pid_t child;
+
+	if (args->plan->die_with_parent && die_with_parent(args->report_fd) < 0)
+		return -1;
+	block_supervised_signals(&set);
+	child = fork_child();
+	if (child < 0)
+		return -1;
+	if (child > 0) {
+		prctl(PR_SET_NAME, (unsigned long)"nsbox-relay", 0L, 0L, 0L);
+		supervise(args, child, &set);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	return 0;
 }
 
 _Noreturn void child_main(const struct child_args *args)

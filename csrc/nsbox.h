@@ -35,6 +35,10 @@ enum step_op {
 	STEP_NO_NEW_PRIVS,
 	STEP_DIE_WITH_PARENT,
 	STEP_UMASK,
+	STEP_JOIN,
+	STEP_UNSHARE,
+	STEP_TIME_OFFSETS,
+	STEP_FORK,
 };
 
 struct caps_plan;
@@ -60,6 +64,9 @@ struct step {
 	int ngroups;         /* -1: drop supplementary groups where permitted */
 	bool keep_caps;      /* identity: permitted capabilities survive the switch */
 	mode_t mode;         /* umask */
+	int nstypes;         /* join, unshare: CLONE_NEW* */
+	pid_t pid;           /* join: the process whose namespaces to enter, or 0 */
+	const void *stream;  /* join: a luaL_Stream holding a namespace fd, or NULL */
 };
 
 enum setgroups_policy {
@@ -73,7 +80,9 @@ struct plan {
 	const char *uid_map; /* text for /proc/PID/uid_map, or NULL */
 	const char *gid_map;
 	enum setgroups_policy setgroups;
-	bool init; /* a reaper stays PID 1 and runs the command as its child */
+	bool init;            /* a reaper stays PID 1 and runs the command as its child */
+	bool die_with_parent; /* also for the process that a fork step leaves behind */
+	bool supervised;      /* init or a fork step: the command's status comes through a pipe */
 	size_t nsteps;
 	struct step steps[];
 };
@@ -120,6 +129,9 @@ int net_loopback_up(void);
 /* ns.c */
 extern const char *const ns_names[];
 extern const int ns_flags[];
+extern const char *const ns_proc_names[];
+int ns_check_flags(lua_State *L, int idx);
+int ns_join(const struct step *step); /* child side */
 
 /* core.c */
 int nsbox_fail(lua_State *L, const char *what);

@@ -12,7 +12,8 @@
 /* Indexed by enum step_op. */
 const char *const step_op_names[] = {
 	"hostname", "domainname", "mount", "bind", "loopback", "chdir", "rlimit", "drop_bounding",
-	"identity", "caps", "no_new_privs", "die_with_parent", "umask", NULL,
+	"identity", "caps", "no_new_privs", "die_with_parent", "umask", "join", "unshare",
+	"time_offsets", "fork", NULL,
 };
 
 /* setrlimit(2)'s resources by the names recipes use. */
@@ -34,6 +35,12 @@ static const char *anchor(lua_State *L, int anchors)
 
 	lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
 	return s;
+}
+
+/* Anchor any value on top of the stack and pop it. */
+static void anchor_value(lua_State *L, int anchors)
+{
+	lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
 }
 
 /* Field key of the table at idx as an anchored string, or NULL when absent. */
@@ -126,6 +133,24 @@ static void read_identity(lua_State *L, int idx, struct step *step, int anchors)
 	lua_pop(L, 1);
 }
 
+/* join: a pid, a path or an open file (kept alive by the anchors), and the types to enter. */
+static void read_join(lua_State *L, int idx, struct step *step, int anchors)
+{
+	step->pid = (pid_t)(lua_getfield(L, idx, "pid") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0);
+	lua_pop(L, 1);
+	step->source = opt_string_field(L, idx, "path", anchors);
+	lua_getfield(L, idx, "file");
+	if (!lua_isnil(L, -1)) {
+		step->stream = luaL_checkudata(L, -1, LUA_FILEHANDLE);
+		anchor_value(L, anchors);
+	} else {
+		lua_pop(L, 1);
+	}
+	lua_getfield(L, idx, "types");
+	step->nstypes = lua_isnil(L, -1) ? 0 : ns_check_flags(L, lua_gettop(L));
+	lua_pop(L, 1);
+}
+
 static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 {
 	lua_getfield(L, idx, "op");
@@ -152,6 +177,14 @@ static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 		break;
 	case STEP_UMASK:
 		step->mode = (mode_t)int_field(L, idx, "mode");
+		break;
+	case STEP_JOIN:
+		read_join(L, idx, step, anchors);
+		break;
+	case STEP_UNSHARE:
+		lua_getfield(L, idx, "types");
+		step->nstypes = ns_check_flags(L, lua_gettop(L));
+		lua_pop(L, 1);
 		break;
 	default:
 		read_mount_fields(L, idx, step, anchors);
@@ -199,6 +232,7 @@ static int l_plan(lua_State *L)
 	plan->setgroups = (enum setgroups_policy)luaL_checkoption(L, -1, "auto", setgroups_names);
 	lua_pop(L, 1);
 	plan->init = bool_field(L, 1, "init");
+	plan->die_with_parent = bool_field(L, 1, "die_with_parent");
 
 	lua_getfield(L, 1, "steps");
 	for (size_t i = 0; i < nsteps; i++) {
@@ -209,6 +243,9 @@ static int l_plan(lua_State *L)
 	}
 	lua_pop(L, 1);
 	plan->nsteps = nsteps;
+	plan->supervised = plan->init;
+	for (size_t i = 0; i < nsteps; i++)
+		plan->supervised |= plan->steps[i].op == STEP_FORK;
 	lua_setiuservalue(L, -2, 1);
 	return 1;
 }

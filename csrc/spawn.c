@@ -216,7 +216,7 @@ static int l_spawn(lua_State *L)
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 
 	if (pipe2(report, O_CLOEXEC) < 0 || (need_sync && pipe2(sync, O_CLOEXEC) < 0) ||
-	    (plan->init && pipe2(status, O_CLOEXEC) < 0)) {
+	    (plan->supervised && pipe2(status, O_CLOEXEC) < 0)) {
 		int err = errno;
 
 		for (int i = 0; i < 2; i++) {
@@ -233,7 +233,7 @@ static int l_spawn(lua_State *L)
 		close(report[0]);
 		if (need_sync)
 			close(sync[1]);
-		if (plan->init)
+		if (plan->supervised)
 			close(status[0]);
 		child_main(&args);
 	}

@@ -7,7 +7,7 @@ package.cpath = tree .. "/build/?.so;" .. package.cpath
 local nsbox = require "nsbox"
 
 nsbox.cli.main(nsbox.recipe {
-  namespaces = { "user", "uts", "ipc", "pid", "mount", "net" },
+  namespaces = { "user", "uts", "ipc", "pid", "mount", "net", "cgroup" },
   hostname = "nsbox",
   mounts = { { type = "proc", target = "/proc" } },
 })

@@ -29,7 +29,7 @@ describe("nsbox.recipe validation", function()
   it("rejects a namespace name that does not exist", function()
     local err = recipe_error { namespaces = { "uts", "utx" } }
     assert.matches("namespaces%[2%]: unknown namespace 'utx' %(did you mean 'uts'%?%)", err)
-    assert.matches("known: cgroup, ipc, mount, net, pid, user, uts", err)
+    assert.matches("known: cgroup, ipc, mount, net, pid, time, user, uts", err)
   end)
 
   it("rejects hostname and domainname without the uts namespace", function()

@@ -96,7 +96,7 @@ describe("recipes", function()
         return pid == "1" and "1 " .. comm or comm
       end) end
       assert.same({ "0", "nsbox", "1", "1", "1 sh", "ps" }, lines)
-      assert.same({ "ipc", "mnt", "net", "pid_for_children", "user", "uts" }, changed_namespaces("all", opts))
+      assert.same({ "cgroup", "ipc", "mnt", "net", "pid_for_children", "user", "uts" }, changed_namespaces("all", opts))
     end
   end)
 end)

@@ -33,11 +33,13 @@ local function log_plan(r, plan)
 end
 
 -- nsbox.compile(recipe) -> compiled: validated and turned into a C plan once,
--- ready to be spawned any number of times.
+-- ready to be spawned any number of times; nil, message, errno when a process
+-- the recipe joins is gone.
 function M.compile(r)
   if getmetatable(r) == Compiled then return r end
   if getmetatable(r) ~= recipe.Recipe then r = recipe.compose(r) end
-  local plan = recipe.compile(r)
+  local plan, message, errno = recipe.compile(r)
+  if not plan then return nil, message, errno end
   local c = setmetatable({
     recipe = r, plan = plan, core_plan = core.plan(plan), env = plan.env,
     argv = r.argv, log = logging(r),
@@ -88,7 +90,8 @@ end
 
 -- nsbox.spawn(recipe, argv) -> process | nil, message, errno, step
 function M.spawn(r, argv)
-  local c = M.compile(r)
+  local c, message, errno = M.compile(r)
+  if not c then return nil, message, errno, "join" end
   argv = argv or c.argv or { "/bin/sh" }
   check_argv(argv)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
@@ -103,8 +106,10 @@ end
 -- nsbox.run(recipe, argv) -> true|nil, "exit"|"signal", code, like os.execute;
 -- nil, message, errno, step when the sandbox could not be started.
 function M.run(r, argv)
-  local c = M.compile(r)
-  local proc, message, errno, step = M.spawn(c, argv)
+  local c, message, errno = M.compile(r)
+  if not c then return nil, message, errno, "join" end
+  local proc, step
+  proc, message, errno, step = M.spawn(c, argv)
   if not proc then return nil, message, errno, step end
   local ok, how, code = proc:wait()
   if c.log then

@@ -33,6 +33,8 @@ end
 -- nsbox.namespaces([pid]) -> { uts = {type=, inode=, dev=, id=}, ... } for
 -- every entry of /proc/PID/ns (default: the caller); nil, message, errno when
 -- the process is gone (ESRCH) or its namespaces may not be read.
+local ENOENT = 2
+
 function M.namespaces(pid)
   pid = check_pid(pid, "namespaces")
   local types, message, errno = core.nstypes(pid)
@@ -40,8 +42,13 @@ function M.namespaces(pid)
   local ids = {}
   for _, t in ipairs(types) do
     local inode, dev, id = core.nsid(pid, t)
-    if not inode then return nil, "namespaces of " .. dev, id end
-    ids[t] = { type = t, inode = inode, dev = dev, id = id }
+    -- pid_for_children of a process that unshared a PID namespace has no
+    -- target until its first child exists: that entry is left out
+    if inode then
+      ids[t] = { type = t, inode = inode, dev = dev, id = id }
+    elseif id ~= ENOENT then
+      return nil, "namespaces of " .. dev, id
+    end
   end
   return ids
 end

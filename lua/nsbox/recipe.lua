@@ -8,6 +8,7 @@ local core = require "nsbox.core"
 local check = require "nsbox.check"
 local mounts = require "nsbox.mounts"
 local privileges = require "nsbox.privileges"
+local namespaces = require "nsbox.namespaces"
 
 local invalid = check.invalid
 
@@ -18,7 +19,7 @@ Recipe.__index = Recipe
 M.Recipe = Recipe
 
 -- The namespaces a recipe may ask for, in the order of namespaces(7).
-M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "user", "uts" }
+M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "time", "user", "uts" }
 local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 
 -- Every key a recipe may have, and how fragments combine it.
@@ -28,14 +29,16 @@ local KEYS = {
   hostname = "value", domainname = "value", setgroups = "value", loopback = "value",
   cwd = "value", clearenv = "value", argv = "value", log = "value",
 }
-for key, how in pairs(privileges.KEYS) do KEYS[key] = how end
+for _, module in ipairs { privileges, namespaces } do
+  for key, how in pairs(module.KEYS) do KEYS[key] = how end
+end
 
 local HOST_NAME_MAX = 64
 local MAX_MAP_LINES = 340 -- the kernel's limit on uid_map and gid_map lines
 
 -- An unprivileged caller can create the others only from inside a new user
--- namespace, so it gets one whenever it asks for any.
-local function check_namespaces(list)
+-- namespace, so it gets one whenever it asks for any (unless it joins one).
+local function check_namespaces(list, joining)
   local out, seen = {}, {}
   for i, name in ipairs(check.list(list, "namespaces")) do
     check.type(name, "string", ("namespaces[%d]"):format(i))
@@ -49,7 +52,7 @@ local function check_namespaces(list)
     end
   end
   local _, _, euid = core.ids()
-  if euid ~= 0 and #out > 0 and not seen.user then
+  if euid ~= 0 and #out > 0 and not seen.user and not joining then
     table.insert(out, 1, "user")
     seen.user = true
   end
@@ -154,7 +157,8 @@ end
 local function validate(t)
   local r = setmetatable({}, Recipe)
   local has
-  r.namespaces, has = check_namespaces(t.namespaces or {})
+  r.namespaces, has = check_namespaces(t.namespaces or {}, t.join ~= nil)
+  namespaces.validate(t, r, has)
   validate_identity(t, r, has)
   r.mounts = {}
   for i, entry in ipairs(check.list(t.mounts or {}, "mounts")) do
@@ -243,11 +247,15 @@ local function command_env(r)
   return env
 end
 
--- recipe -> plan: the ordered steps the child runs, with a description each.
+-- recipe -> plan: the ordered steps the child runs, with a description each;
+-- nil, message, errno when a process the recipe joins is gone.
 function M.compile(r)
   local steps = {}
   local function add(step) steps[#steps + 1] = step end
-  local plan = { namespaces = r.namespaces, setgroups = r.setgroups, steps = steps, env = command_env(r) }
+  local plan = { setgroups = r.setgroups, steps = steps, env = command_env(r), init = r.init,
+    die_with_parent = r.die_with_parent }
+  local ok, message, errno = namespaces.compile(r, plan, add)
+  if not ok then return nil, message, errno end
   if has_namespace(r, "user") then
     local _, _, euid, egid = core.ids()
     plan.uid_map = map_text(r.uid_map or default_map(euid))
@@ -265,7 +273,6 @@ function M.compile(r)
   for _, m in ipairs(r.mounts) do add(mounts.step(m)) end
   if r.cwd then add { op = "chdir", desc = "change directory to " .. r.cwd, target = r.cwd } end
   privileges.compile(r, check.set_of(r.namespaces), add)
-  plan.init = r.init
   return plan
 end
 
