@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "nsbox.h"
@@ -320,9 +321,29 @@ static int fork_supervised(const struct child_args *args)
 	return 0;
 }
 
+/*
+ * Like a shell starting a job: a process group of our own in the terminal's
+ * foreground, so that job control inside works and the terminal's signals
+ * reach the sandbox. The call is made from what is still a background group:
+ * SIGTTOU stays blocked (the command's mask is reset before exec).
+ */
+static void take_terminal(void)
+{
+	sigset_t ttou;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, NULL);
+	setpgid(0, 0);
+	tcsetpgrp(STDIN_FILENO, getpgrp());
+}
+
 _Noreturn void child_main(const struct child_args *args)
 {
 	const struct plan *plan = args->plan;
+
+	if (args->foreground)
+		take_terminal();
 
 	if (args->sync_fd >= 0)
 		wait_for_parent(args->sync_fd);

@@ -103,6 +103,7 @@ struct child_args {
 	int report_fd; /* close-on-exec: EOF in the parent means exec happened */
 	int sync_fd;   /* -1, or where the parent says the id maps are written */
 	int status_fd; /* -1, or where init writes the command's wait status */
+	bool foreground; /* become a process group of its own in the terminal's foreground */
 };
 
 /* plan.c */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ struct process {
 	int status;    /* waitpid status, once reaped */
 	int status_fd; /* with init: where it tells the command's own status, or -1 */
 	bool reaped;
+	bool took_terminal; /* the sandbox was given the terminal's foreground */
 };
 
 static const char *const signal_names[] = {
@@ -127,12 +129,26 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Take the terminal's foreground back; we are a background group until then. */
+static void restore_terminal(void)
+{
+	sigset_t ttou, old;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	tcsetpgrp(STDIN_FILENO, getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Once reaped: with init, the status that counts is the command's, if init told it. */
 static void reaped(struct process *proc)
 {
 	int status;
 
 	proc->reaped = true;
+	if (proc->took_terminal)
+		restore_terminal();
 	if (proc->status_fd < 0)
 		return;
 	if (read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status))
@@ -187,8 +203,14 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 			     r.err);
 }
 
+/* Only a job in the terminal's foreground may hand the foreground on. */
+static bool owns_terminal(void)
+{
+	return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
+
 /*
- * core.spawn(plan, argv [, env]) -> process
+ * core.spawn(plan, argv [, env [, foreground]]) -> process
  *   | nil, message, errno, op   (op: the step that failed, "clone", "exec", ...)
  */
 static int l_spawn(lua_State *L)
@@ -202,7 +224,8 @@ static int l_spawn(lua_State *L)
 	const char *what;
 	pid_t pid;
 
-	lua_settop(L, 3);
+	lua_settop(L, 4);
+	args.foreground = lua_toboolean(L, 4) && owns_terminal();
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
 	args.argv = string_array(L, 2, "argv");
@@ -248,7 +271,9 @@ static int l_spawn(lua_State *L)
 		close_fd(&status[0]);
 		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
 	}
-	*proc = (struct process){.pid = pid, .status_fd = status[0]};
+	*proc = (struct process){.pid = pid, .status_fd = status[0], .took_terminal = args.foreground};
+	if (args.foreground)
+		setpgid(pid, pid); /* also here: whichever of us runs first, the group exists before exec */
 
 	if (need_sync) {
 		if (write_id_maps(pid, plan, &what) < 0) {

@@ -175,3 +175,23 @@ describe("NSBOX_LOG=debug", function()
     assert.equal("", err)
   end)
 end)
+
+describe("recipe scripts on a terminal", function()
+  -- script(1) runs the recipe on a new pseudo-terminal, as a person would type it
+  local function on_terminal(recipe, typed)
+    return H.sh("(sleep 0.5; " .. typed .. ") | script -qec " .. H.quote("lua recipes/" .. recipe) .. " /dev/null")
+  end
+
+  H.root_it("give an interactive shell job control, and exit with its status", function()
+    local out, _, code = on_terminal("pid.lua", "printf 'sleep 3 &\\njobs\\nexit 5\\n'")
+    assert.equal(5, code)
+    assert.matches("%[1%] %+ Running +sleep 3", out)
+    assert.not_matches("job control turned off", out)
+    assert.not_matches("Cannot set tty process group", out)
+  end)
+
+  H.root_it("pass the terminal's Ctrl-C to the sandbox", function()
+    local _, _, code = on_terminal("locked.lua sleep 30", "printf '\\003'")
+    assert.equal(130, code)
+  end)
+end)

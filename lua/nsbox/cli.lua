@@ -31,7 +31,7 @@ function M.main(what, args)
   end)
   if not ok then fail(125, recipe) end
   local status, how, code, step
-  ok, status, how, code, step = pcall(nsbox.run, recipe, argv)
+  ok, status, how, code, step = pcall(nsbox.run, recipe, argv, { foreground = true })
   if not ok then fail(125, status) end
   if how == "exit" then os.exit(code, true) end
   if how == "signal" then os.exit(128 + code, true) end

@@ -88,14 +88,16 @@ local function explain_clone_failure(c, message)
   return blocker and (message .. ": " .. blocker) or message
 end
 
--- nsbox.spawn(recipe, argv) -> process | nil, message, errno, step
-function M.spawn(r, argv)
+-- nsbox.spawn(recipe, argv [, options]) -> process | nil, message, errno, step
+-- options.foreground: from a terminal's foreground job, hand the terminal
+-- to the sandbox (as a shell does for a job) until it is reaped.
+function M.spawn(r, argv, options)
   local c, message, errno = M.compile(r)
   if not c then return nil, message, errno, "join" end
   argv = argv or c.argv or { "/bin/sh" }
   check_argv(argv)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env)
+  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options and options.foreground)
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -103,13 +105,13 @@ function M.spawn(r, argv)
   return proc, message, errno, step
 end
 
--- nsbox.run(recipe, argv) -> true|nil, "exit"|"signal", code, like os.execute;
--- nil, message, errno, step when the sandbox could not be started.
-function M.run(r, argv)
+-- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
+-- os.execute; nil, message, errno, step when the sandbox could not be started.
+function M.run(r, argv, options)
   local c, message, errno = M.compile(r)
   if not c then return nil, message, errno, "join" end
   local proc, step
-  proc, message, errno, step = M.spawn(c, argv)
+  proc, message, errno, step = M.spawn(c, argv, options)
   if not proc then return nil, message, errno, step end
   local ok, how, code = proc:wait()
   if c.log then
