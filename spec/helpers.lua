@@ -74,6 +74,16 @@ function H.capture(recipe, argv)
   return out, ok, how, code
 end
 
+-- Run a Lua script in the background that starts a sandboxed `sleep SECONDS`,
+-- send SIGNAL to the script once that sleep exists, and return what the
+-- script printed. SECONDS should be unique to the spec so pgrep finds it.
+function H.signal_waiting_parent(script, seconds, signal)
+  local lua = "lua -e " .. H.quote('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+    .. 'package.cpath = "build/?.so;" .. package.cpath; ' .. script)
+  return (H.sh(lua .. " & for i in $(seq 100); do pgrep -f '^sleep " .. seconds .. "$' >/dev/null && break; "
+    .. "sleep 0.1; done; sleep 0.2; kill -" .. signal .. " $!; wait $!"))
+end
+
 function H.hostname()
   return (H.sh("hostname"):gsub("%s+$", ""))
 end

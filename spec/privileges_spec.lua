@@ -148,10 +148,8 @@ describe("init", function()
   end)
 
   H.root_it("passes a SIGTERM sent to the nsbox process on to the command", function()
-    local script = 'local nsbox = require "nsbox"; print(nsbox.run({ namespaces = { "pid" }, init = true }, '
-      .. '{ "sleep", "30" }))'
-    local out = H.sh("lua -e " .. H.quote('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
-      .. 'package.cpath = "build/?.so;" .. package.cpath; ' .. script) .. " & sleep 0.5; kill -TERM $!; wait $!")
+    local out = H.signal_waiting_parent('local nsbox = require "nsbox"; '
+      .. 'print(nsbox.run({ namespaces = { "pid" }, init = true }, { "sleep", "32.5" }))', "32.5", "TERM")
     assert.equal("nil\tsignal\t15\n", out)
   end)
 

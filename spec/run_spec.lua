@@ -118,11 +118,8 @@ describe("nsbox.spawn", function()
   end)
 
   H.root_it("passes SIGTERM sent to the waiting parent on to the sandbox", function()
-    local script = [[
-      local nsbox = require "nsbox"
-      print(nsbox.run({ namespaces = { "uts" } }, { "sleep", "30" }))
-    ]]
-    local out = H.sh("lua -e " .. H.quote(script) .. " & sleep 0.5; kill -TERM $!; wait $!")
+    local out = H.signal_waiting_parent('local nsbox = require "nsbox"; '
+      .. 'print(nsbox.run({ namespaces = { "uts" } }, { "sleep", "31.5" }))', "31.5", "TERM")
     assert.equal("nil\tsignal\t15\n", out)
   end)
 
