@@ -136,7 +136,7 @@ describe("recipe scripts' exit status", function()
       .. "(user.max_user_namespaces is 0); enable them with: sysctl -w user.max_user_namespaces=15000\n", err)
   end)
 
-  it("gives an unprivileged caller a user namespace with the namespaces it asks for", function()
+  H.root_it("gives an unprivileged caller a user namespace with the namespaces it asks for", function()
     local out, err, code = H.recipe("uts", { "sh", "-c", "hostname; id -u" }, { nobody = true })
     assert.equal(0, code, err)
     assert.equal("nsbox\n0\n", out)
