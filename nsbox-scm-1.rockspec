@@ -30,12 +30,13 @@ build = {
       ["nsbox.check"] = "lua/nsbox/check.lua",
       ["nsbox.mounts"] = "lua/nsbox/mounts.lua",
       ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
+      ["nsbox.rootfs"] = "lua/nsbox/rootfs.lua",
       ["nsbox.namespaces"] = "lua/nsbox/namespaces.lua",
       ["nsbox.core"] = {
          sources = {
             "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",
             "csrc/ns.c", "csrc/mount.c", "csrc/net.c", "csrc/caps.c",
-            "csrc/nsinfo.c",
+            "csrc/nsinfo.c", "csrc/rootfs.c",
          },
          libraries = { "cap" },
          incdirs = { "$(CAP_INCDIR)" },

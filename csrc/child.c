@@ -136,6 +136,15 @@ static int run_step(const struct step *step, const struct child_args *args)
 		return write_time_offsets(step->source);
 	case STEP_FORK:
 		return fork_supervised(args);
+	case STEP_MKDIR:
+	case STEP_WRITE_FILE:
+	case STEP_SYMLINK:
+	case STEP_MASK:
+	case STEP_SYSCTL:
+	case STEP_PIVOT_ROOT:
+	case STEP_CHROOT:
+	case STEP_REMOUNT_RO:
+		return rootfs_run_step(step);
 	}
 	errno = EINVAL;
 	return -1;

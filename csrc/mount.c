@@ -23,6 +23,7 @@
 #define SYS_mount_setattr 442
 #endif
 #define NSBOX_MOUNT_ATTR_RDONLY 0x1ULL
+#define NSBOX_MOUNT_ATTR_NODEV 0x4ULL
 
 /* The kernel's struct mount_attr; <linux/mount.h> clashes with <sys/mount.h> on older glibc. */
 struct nsbox_mount_attr {
@@ -186,30 +187,49 @@ void mount_open(lua_State *L)
 
 int mount_run_step(const struct step *step)
 {
+	if (rootfs_prepare_target(step, step->create) < 0)
+		return -1;
 	return mount(step->source, step->target, step->fstype, step->flags, step->data);
 }
 
 /*
- * Remount a bind read-only. The remount must repeat the flags the mount
+ * A remount adding flags to a bind. It must repeat the flags the mount
  * already has: inside a user namespace the kernel refuses to clear locked
  * ones (nosuid, nodev, noexec, atime).
  */
-static int remount_readonly(const char *target)
+static int remount_adding(const char *target, unsigned long flags)
 {
 	const unsigned long kept = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
 	struct statfs st;
 
 	if (statfs(target, &st) < 0)
 		return -1;
-	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | ((unsigned long)st.f_flags & kept), NULL);
+	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
 }
 
-/* Every mount under target read-only; no fallback that would leave submounts writable. */
-static int make_tree_readonly(const char *target)
+int mount_remount_readonly(const char *target)
 {
-	struct nsbox_mount_attr attr = {.attr_set = NSBOX_MOUNT_ATTR_RDONLY};
+	return remount_adding(target, MS_RDONLY);
+}
 
-	return (int)syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr));
+/*
+ * Attributes of the bind: a single mount is remounted; a recursive bind gets
+ * them on every submount at once, with no fallback that would leave one
+ * writable or with devices.
+ */
+static int set_bind_attributes(const struct step *step)
+{
+	unsigned long flags = (step->readonly ? MS_RDONLY : 0) | (step->flags & MS_NODEV);
+	struct nsbox_mount_attr attr = {
+		.attr_set = (step->readonly ? NSBOX_MOUNT_ATTR_RDONLY : 0) |
+			    ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0),
+	};
+
+	if (flags == 0)
+		return 0;
+	if (!step->recursive)
+		return remount_adding(step->target, flags);
+	return (int)syscall(SYS_mount_setattr, AT_FDCWD, step->target, AT_RECURSIVE, &attr, sizeof(attr));
 }
 
 int mount_run_bind(const struct step *step)
@@ -218,9 +238,9 @@ int mount_run_bind(const struct step *step)
 
 	if (step->optional && stat(step->source, &st) < 0 && errno == ENOENT)
 		return 0;
+	if (rootfs_prepare_target(step, step->create) < 0)
+		return -1;
 	if (mount(step->source, step->target, NULL, MS_BIND | (step->recursive ? MS_REC : 0), NULL) < 0)
 		return -1;
-	if (!step->readonly)
-		return 0;
-	return step->recursive ? make_tree_readonly(step->target) : remount_readonly(step->target);
+	return set_bind_attributes(step);
 }

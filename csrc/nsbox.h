@@ -39,6 +39,14 @@ enum step_op {
 	STEP_UNSHARE,
 	STEP_TIME_OFFSETS,
 	STEP_FORK,
+	STEP_MKDIR,
+	STEP_WRITE_FILE,
+	STEP_SYMLINK,
+	STEP_MASK,
+	STEP_SYSCTL,
+	STEP_PIVOT_ROOT,
+	STEP_CHROOT,
+	STEP_REMOUNT_RO,
 };
 
 struct caps_plan;
@@ -67,6 +75,10 @@ struct step {
 	int nstypes;         /* join, unshare: CLONE_NEW* */
 	pid_t pid;           /* join: the process whose namespaces to enter, or 0 */
 	const void *stream;  /* join: a luaL_Stream holding a namespace fd, or NULL */
+	size_t base_len;     /* mounts, mkdir, write_file, symlink: target[0..base_len) is trusted, */
+	enum step_create {   /* the rest is created without following symlinks */
+		CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_LIKE_SOURCE,
+	} create;
 };
 
 enum setgroups_policy {
@@ -118,6 +130,12 @@ void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char *
 /* mount.c: child side, async-signal-safe, return -1 with errno set */
 int mount_run_step(const struct step *step);
 int mount_run_bind(const struct step *step);
+int mount_remount_readonly(const char *target);
+
+/* rootfs.c: parent side reads a step's create field; child side is async-signal-safe */
+enum step_create rootfs_read_create(lua_State *L, int idx);
+int rootfs_prepare_target(const struct step *step, enum step_create kind);
+int rootfs_run_step(const struct step *step);
 
 /* caps.c: parent side leaves the owning userdata on the stack; child side is async-signal-safe */
 const struct caps_plan *caps_read_step(lua_State *L, int idx);

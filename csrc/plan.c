@@ -13,7 +13,8 @@
 const char *const step_op_names[] = {
 	"hostname", "domainname", "mount", "bind", "loopback", "chdir", "rlimit", "drop_bounding",
 	"identity", "caps", "no_new_privs", "die_with_parent", "umask", "join", "unshare",
-	"time_offsets", "fork", NULL,
+	"time_offsets", "fork", "mkdir", "write_file", "symlink", "mask", "sysctl", "pivot_root",
+	"chroot", "remount_ro", NULL,
 };
 
 /* setrlimit(2)'s resources by the names recipes use. */
@@ -102,6 +103,10 @@ static void read_mount_fields(lua_State *L, int idx, struct step *step, int anch
 	step->optional = bool_field(L, idx, "optional");
 	step->readonly = bool_field(L, idx, "readonly");
 	step->recursive = bool_field(L, idx, "recursive");
+	step->mode = (mode_t)(lua_getfield(L, idx, "mode") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0);
+	step->base_len = (size_t)(lua_getfield(L, idx, "base_len") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0);
+	lua_pop(L, 2);
+	step->create = rootfs_read_create(L, idx);
 	lua_getfield(L, idx, "options");
 	mount_parse_flags(L, -1, &step->flags, &step->data);
 	if (step->data)

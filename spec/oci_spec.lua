@@ -475,9 +475,13 @@ local MINIMAL = {
   linux = { namespaces = { { type = "pid" }, { type = "uts" }, { type = "mount" }, { type = "ipc" } } },
 }
 
+-- Ambient capabilities cleared: the kernel raises one only when it is also
+-- inheritable, and `crun spec` leaves that set empty (crun then runs with no
+-- ambient capability; nsbox refuses to start).
 local function crun_busybox()
   local config = fixture("crun")
   config.process.args = { "sh", "-c", "hostname; ls /" }
+  config.process.capabilities.ambient = {}
   return config
 end
 

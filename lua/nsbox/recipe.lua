@@ -9,6 +9,7 @@ local check = require "nsbox.check"
 local mounts = require "nsbox.mounts"
 local privileges = require "nsbox.privileges"
 local namespaces = require "nsbox.namespaces"
+local rootfs = require "nsbox.rootfs"
 
 local invalid = check.invalid
 
@@ -29,7 +30,7 @@ local KEYS = {
   hostname = "value", domainname = "value", setgroups = "value", loopback = "value",
   cwd = "value", clearenv = "value", argv = "value", log = "value",
 }
-for _, module in ipairs { privileges, namespaces } do
+for _, module in ipairs { privileges, namespaces, rootfs } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
 end
 
@@ -169,6 +170,7 @@ local function validate(t)
   if r.loopback then needs(has, "net", "loopback") end
   validate_command(t, r)
   privileges.validate(t, r, has)
+  rootfs.validate(t, r, has)
   return r
 end
 
@@ -270,7 +272,7 @@ function M.compile(r)
     add { op = "domainname", desc = "set domain name to " .. r.domainname, source = r.domainname }
   end
   if has_namespace(r, "net") and r.loopback ~= false then add { op = "loopback", desc = "bring lo up" } end
-  for _, m in ipairs(r.mounts) do add(mounts.step(m)) end
+  rootfs.compile(r, add)
   if r.cwd then add { op = "chdir", desc = "change directory to " .. r.cwd, target = r.cwd } end
   privileges.compile(r, check.set_of(r.namespaces), add)
   return plan

@@ -1,0 +1,205 @@
+-- nsbox.rootfs: the tree the command sees: a root directory to pivot into,
+-- the recipe's mounts placed under it, masked and read-only paths, sysctls.
+-- Validated here; compiled into the steps between the namespaces' set-up and
+-- the privileges.
+--
+-- The host's files never change: with a rootfs, whatever is created (mount
+-- points, directories, files, symlinks) is created inside it, walking it
+-- without following symlinks; without one, only inside a tmpfs or dev the
+-- recipe mounted itself.
+
+local check = require "nsbox.check"
+local mounts = require "nsbox.mounts"
+
+local invalid = check.invalid
+
+local M = {}
+
+M.KEYS = {
+  rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
+  masked = "list", readonly = "list", sysctl = "map",
+}
+
+local PROPAGATION = check.set_of { "private", "slave", "shared" }
+
+local function needs(has, namespace, key)
+  if not has[namespace] then
+    invalid("'%s' needs the '%s' namespace (add \"%s\" to namespaces)", key, namespace, namespace)
+  end
+end
+
+-- The namespace a sysctl belongs to, or nil: the others are the host's,
+-- and writing them would change it for everyone.
+local function sysctl_namespace(name)
+  if name:match("^kernel%.shm") or name:match("^kernel%.msg") or name == "kernel.sem"
+    or name:match("^fs%.mqueue%.") then
+    return "ipc"
+  elseif name:match("^net%.") then
+    return "net"
+  elseif name == "kernel.hostname" or name == "kernel.domainname" then
+    return "uts"
+  end
+end
+
+local function has_proc(list)
+  for _, m in ipairs(list) do
+    if m.type == "proc" and m.target == "/proc" then return true end
+  end
+  return false
+end
+
+local function validate_sysctl(map, r, has)
+  local out = {}
+  for name, value in pairs(check.type(map, "table", "sysctl")) do
+    if type(name) ~= "string" or not name:match("^[%w_%-]+%.[%w_%-%.]+$") or name:find("%.%.") then
+      invalid("sysctl: '%s' is not a sysctl name like \"net.ipv4.ip_forward\"", tostring(name))
+    end
+    local where = "sysctl." .. name
+    local namespace = sysctl_namespace(name)
+    if not namespace then
+      invalid("'%s' is not namespaced: only kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*, "
+        .. "kernel.hostname and kernel.domainname can be set for one sandbox", where)
+    end
+    needs(has, namespace, where)
+    if math.type(value) == "integer" then value = tostring(value) end
+    check.type(value, "string", where)
+    out[name] = value
+  end
+  if next(out) and not has_proc(r.mounts) then
+    invalid("'sysctl' needs the sandbox's own /proc: add { type = \"proc\", target = \"/proc\" } to mounts")
+  end
+  return out
+end
+
+local function under(path, base)
+  if base == "/" then return path ~= "/" end
+  return path:sub(1, #base + 1) == base .. "/"
+end
+
+-- Without a rootfs, what a recipe creates must lie in a scratch mount of its own.
+local function check_creations(list)
+  local scratch = {}
+  for i, m in ipairs(list) do
+    if mounts.CREATES[m.type] then
+      local inside = false
+      for _, base in ipairs(scratch) do inside = inside or under(m.target, base) end
+      if not inside then
+        invalid("'mounts[%d].target': without rootfs, a %s must lie under a tmpfs or dev mounted earlier in "
+          .. "mounts, so that the host's files never change; got '%s'", i, m.type, m.target)
+      end
+    end
+    if mounts.SCRATCH[m.type] then scratch[#scratch + 1] = m.target end
+  end
+end
+
+local function path_list(list, key)
+  local out = {}
+  for i, path in ipairs(check.list(list, key)) do out[i] = mounts.path(path, ("%s[%d]"):format(key, i)) end
+  return out
+end
+
+-- The kernel lets sysfs be mounted only by who is privileged over the
+-- current net namespace: from a new user namespace, that is a new one.
+local function check_sysfs(list, has)
+  for i, m in ipairs(list) do
+    if m.type == "sysfs" and has.user and not has.net then
+      invalid("'mounts[%d]': sysfs in a new user namespace needs the 'net' namespace too (add \"net\" to namespaces)", i)
+    end
+  end
+end
+
+-- Checks the rootfs keys of the merged table t into the recipe r (its mounts already checked).
+function M.validate(t, r, has)
+  check_sysfs(r.mounts, has)
+  if t.rootfs ~= nil then
+    r.rootfs = mounts.path(t.rootfs, "rootfs")
+    needs(has, "mount", "rootfs")
+    r.cwd = r.cwd or "/"
+  else
+    check_creations(r.mounts)
+  end
+  for _, key in ipairs { "rootfs_readonly", "chroot" } do
+    r[key] = check.boolean(t, key)
+    if r[key] ~= nil and not r.rootfs then invalid("'%s' needs 'rootfs'", key) end
+  end
+  if t.propagation ~= nil then
+    if not PROPAGATION[t.propagation] then
+      invalid("'propagation' must be \"private\", \"slave\" or \"shared\", got %s", tostring(t.propagation))
+    end
+    needs(has, "mount", "propagation")
+    r.propagation = t.propagation
+  end
+  for _, key in ipairs { "masked", "readonly" } do
+    if t[key] ~= nil then r[key] = path_list(t[key], key); needs(has, "mount", key) end
+  end
+  if t.sysctl ~= nil then r.sysctl = validate_sysctl(t.sysctl, r, has) end
+end
+
+-- ---- compilation ----
+
+-- at(target) for nsbox.mounts: with a rootfs, every target is inside it and
+-- may be created; without one, only targets inside a scratch mount made
+-- before (saw records them).
+local function placer(root)
+  local scratch = {}
+  local function at(target)
+    if root then return (root == "/" and target or root .. (target == "/" and "" or target)), #root, true end
+    for i = #scratch, 1, -1 do
+      if under(target, scratch[i]) then return target, #scratch[i], true end
+    end
+    return target, 0, false
+  end
+  local function saw(m)
+    if mounts.SCRATCH[m.type] then scratch[#scratch + 1] = m.target end
+  end
+  return at, saw
+end
+
+local function hardening_steps(r, at, add)
+  for _, name in ipairs(check.sorted_names(r.sysctl or {})) do
+    add { op = "sysctl", target = (at("/proc/sys/" .. name:gsub("%.", "/"))), source = r.sysctl[name],
+      desc = ("set sysctl %s to %s"):format(name, r.sysctl[name]) }
+  end
+  for _, path in ipairs(r.readonly or {}) do
+    local full = at(path)
+    add { op = "bind", source = full, target = full, recursive = true, readonly = true, optional = true,
+      desc = ("make %s read-only"):format(path) }
+  end
+  for _, path in ipairs(r.masked or {}) do
+    add { op = "mask", source = "/dev/null", target = (at(path)), desc = "mask " .. path }
+  end
+end
+
+local function enter_root(r, add)
+  local root = r.rootfs
+  if r.chroot then
+    add { op = "chroot", target = root, desc = ("chroot into %s (chroot = true)"):format(root) }
+  else
+    add { op = "pivot_root", target = root, desc = ("pivot_root into %s"):format(root) }
+  end
+end
+
+-- The steps, in order: the rootfs bound onto itself (pivot_root needs a
+-- mount point), the mounts, sysctls, read-only and masked paths, the switch
+-- of root, then the changes to the new root as a whole.
+function M.compile(r, add)
+  local root = r.rootfs
+  if root then
+    add { op = "bind", source = root, target = root, recursive = true,
+      desc = ("bind the rootfs %s onto itself"):format(root) }
+  end
+  local at, saw = placer(root)
+  for _, m in ipairs(r.mounts) do
+    saw(m)
+    mounts.steps(m, at, add)
+  end
+  hardening_steps(r, at, add)
+  if root then enter_root(r, add) end
+  if r.propagation then
+    add { op = "mount", target = "/", options = { "rec", r.propagation },
+      desc = ("make / %s (recursive)"):format(r.propagation) }
+  end
+  if r.rootfs_readonly then add { op = "remount_ro", target = "/", desc = "remount / read-only" } end
+end
+
+return M

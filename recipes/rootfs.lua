@@ -1,0 +1,33 @@
+-- CMD in DIR as its root, in every namespace of recipes/all.lua, with a fresh
+-- /proc, a minimal /dev and a tmpfs /tmp: nothing of the host's tree is left
+-- reachable. Works for an unprivileged user (DIR needs proc, dev and tmp
+-- directories then, since it cannot create them there).
+--   lua recipes/rootfs.lua DIR [CMD [ARG...]]
+local tree = (arg[0]:match("^(.*)/") or ".") .. "/.."  -- run from a checkout, or installed
+package.path = tree .. "/lua/?.lua;" .. tree .. "/lua/?/init.lua;" .. package.path
+package.cpath = tree .. "/build/?.so;" .. package.cpath
+local nsbox = require "nsbox"
+
+-- An absolute path for the rootfs, as recipes take.
+local function absolute(dir)
+  if dir:sub(1, 1) == "/" then return dir end
+  local pipe = assert(io.popen("pwd"))
+  local cwd = pipe:read("l")
+  pipe:close()
+  return cwd .. "/" .. dir
+end
+
+nsbox.cli.main(function(args)
+  if not args[1] then error("usage: lua recipes/rootfs.lua DIR [CMD [ARG...]]", 0) end
+  local recipe = nsbox.recipe {
+    namespaces = { "user", "uts", "ipc", "pid", "mount", "net" },
+    hostname = "nsbox",
+    rootfs = absolute(args[1]),
+    mounts = {
+      { type = "proc", target = "/proc" },
+      { type = "dev", target = "/dev" },
+      { type = "tmpfs", target = "/tmp", mode = "1777" },
+    },
+  }
+  return recipe, #args > 1 and table.move(args, 2, #args, 1, {}) or { "/bin/sh" }
+end)
