@@ -86,7 +86,8 @@ local function crun_recipe()
     cwd = "/",
     user = { uid = 0, gid = 0 },
     -- inheritable is empty while the others are not: keep would not mean the same.
-    caps = { bounding = CAPS, effective = CAPS, permitted = CAPS, inheritable = {}, ambient = CAPS },
+    -- ambient narrowed to what is also inheritable (nothing here), as the kernel and crun do
+    caps = { bounding = CAPS, effective = CAPS, permitted = CAPS, inheritable = {}, ambient = {} },
     rlimits = { nofile = { 1024, 1024 } },
     no_new_privs = true,
     mounts = {
@@ -209,10 +210,10 @@ describe("oci.translate", function()
       { "destination": "/srv", "type": "none", "source": "/srv", "options": ["rbind", "rw", "rshared"] } ] }]],
       "/bundles/box/")
     assert.same({
-      { type = "bind", source = "/bundles/box/data", target = "/data", recursive = true, readonly = true },
+      { type = "dev_bind", source = "/bundles/box/data", target = "/data", recursive = true, readonly = true },
       { type = "mount", target = "/data", options = { "remount", "bind", "ro", "nosuid", "nodev" } },
-      { type = "bind", source = "/opt", target = "/opt", recursive = false },
-      { type = "bind", source = "/srv", target = "/srv", recursive = true },
+      { type = "dev_bind", source = "/opt", target = "/opt", recursive = false },
+      { type = "dev_bind", source = "/srv", target = "/srv", recursive = true },
       { type = "mount", target = "/srv", options = { "rshared" } },
     }, r.mounts)
   end)
@@ -475,13 +476,9 @@ local MINIMAL = {
   linux = { namespaces = { { type = "pid" }, { type = "uts" }, { type = "mount" }, { type = "ipc" } } },
 }
 
--- Ambient capabilities cleared: the kernel raises one only when it is also
--- inheritable, and `crun spec` leaves that set empty (crun then runs with no
--- ambient capability; nsbox refuses to start).
 local function crun_busybox()
   local config = fixture("crun")
   config.process.args = { "sh", "-c", "hostname; ls /" }
-  config.process.capabilities.ambient = {}
   return config
 end
 

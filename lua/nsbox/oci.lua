@@ -266,6 +266,14 @@ local function capabilities(c, uid)
   object(c, path, set_of(CAP_SETS))
   local sets = {}
   for _, set in ipairs(CAP_SETS) do sets[set] = each(c[set] or {}, field(path, set), cap_name) end
+  -- The kernel raises an ambient capability only when it is also permitted and
+  -- inheritable; crun goes on without the others, and so does the translation.
+  local allowed, inheritable = set_of(sets.permitted), set_of(sets.inheritable)
+  local ambient = {}
+  for _, name in ipairs(sets.ambient) do
+    if allowed[name] and inheritable[name] then ambient[#ambient + 1] = name end
+  end
+  sets.ambient = ambient
   for _, set in ipairs(CAP_SETS) do
     if not same_set(sets[set], sets.bounding) and not (set == "ambient" and uid == 0) then return sets end
   end
@@ -359,8 +367,10 @@ local function with_flags(entry, o)
   return { entry, { type = "mount", target = entry.target, options = options } }
 end
 
+-- dev_bind: an OCI bind has exactly the flags its options list, and nsbox's
+-- plain bind would add nodev of its own.
 local function bind(m, o, path, bundle)
-  local entry = { type = "bind", target = m.destination, recursive = o.recursive or false,
+  local entry = { type = "dev_bind", target = m.destination, recursive = o.recursive or false,
     source = resolve(str(m.source, path .. ".source"), bundle, path .. ".source") }
   for _, word in ipairs(o.words) do
     if not FLAGS[word] then unsupported_value(word, o.at[word]) end

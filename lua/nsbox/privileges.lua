@@ -66,6 +66,12 @@ local function validate_caps(caps)
   end
   local out = {}
   for _, set in ipairs(CAP_SETS) do out[set] = cap_list(caps[set] or {}, "caps." .. set) end
+  local permitted, inheritable = check.set_of(out.permitted), check.set_of(out.inheritable)
+  for i, name in ipairs(out.ambient) do
+    if not (permitted[name] and inheritable[name]) then
+      invalid("'caps.ambient[%d]': %s must also be permitted and inheritable, or the kernel refuses it", i, name)
+    end
+  end
   return out
 end
 
