@@ -1,0 +1,370 @@
+-- nsbox's bench: run by bench/run.sh from the root of the tree, after it has
+-- built build/bench/{floor,timer,clock.so} and the OCI bundle. Progress goes
+-- to stderr, the report (a markdown table) to stdout.
+--
+-- Settings (environment): BENCH_N spawns per in-process round (default 500),
+-- BENCH_ROUNDS rounds (7), BENCH_RUNS timed runs per whole command (300),
+-- BENCH_WARMUP untimed runs before them (20), BENCH_LEAK spawns for the
+-- growth check (10000), BENCH_BUNDLE the OCI bundle.
+
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
+package.cpath = "build/?.so;build/bench/?.so;" .. package.cpath
+
+local nsbox = require "nsbox"
+local clock = require "clock"
+local shapes = require "shapes"
+
+local function setting(name, default)
+  local value = tonumber(os.getenv(name) or default)
+  if math.type(value) ~= "integer" or value < 1 then error(name .. " must be a positive integer") end
+  return value
+end
+local N = setting("BENCH_N", 500)
+local ROUNDS = setting("BENCH_ROUNDS", 7)
+local RUNS = setting("BENCH_RUNS", 300)
+local WARMUP = setting("BENCH_WARMUP", 20)
+local LEAK = setting("BENCH_LEAK", 10000)
+local BUNDLE = os.getenv("BENCH_BUNDLE") or "build/bench/bundle"
+
+local PID = io.open("/proc/self/stat"):read("n")
+
+local function progress(fmt, ...)
+  io.stderr:write("bench: ", fmt:format(...), "\n")
+end
+
+local function quote(word)
+  return "'" .. word:gsub("'", "'\\''") .. "'"
+end
+
+-- The output of a shell command, without the last newline.
+local function capture(command)
+  local f = assert(io.popen(command))
+  local out = f:read("a")
+  f:close()
+  return (out:gsub("\n$", ""))
+end
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function command_exists(name)
+  return os.execute("command -v " .. quote(name) .. " >/dev/null 2>&1") == true
+end
+
+local function median(list)
+  local sorted = table.move(list, 1, #list, 1, {})
+  table.sort(sorted)
+  return sorted[(#sorted + 1) // 2]
+end
+
+local function ms(seconds) return ("%.2f"):format(seconds * 1e3) end
+
+-- "3.31 (3.25-3.40)": the median and the range of the rounds, in ms.
+local function spread(samples)
+  return ("%s (%s-%s)"):format(ms(median(samples)), ms(math.min(table.unpack(samples))),
+    ms(math.max(table.unpack(samples))))
+end
+
+local function ratio(a, b) return ("%.2f"):format(a / b) end
+
+-- The median of the rounds' own ratios: a round of nsbox and the floor's next
+-- to it ran under the same load, so pairing them cancels most of the drift.
+local function paired_ratio(mine, theirs)
+  local ratios = {}
+  for round, t in ipairs(mine) do ratios[round] = t / theirs[round] end
+  return ("%.2f"):format(median(ratios))
+end
+
+-- ---- in-process spawns ----
+
+local TRUE = { "/bin/true" }
+
+local function nsbox_round(compiled, n)
+  local start = clock.now()
+  for _ = 1, n do
+    local proc = assert(nsbox.spawn(compiled, TRUE))
+    local ok, how, code = proc:wait()
+    if not ok then error(("/bin/true ended with %s %s"):format(how, code)) end
+  end
+  return (clock.now() - start) / n
+end
+
+-- floor.c's name for a step of nsbox's plan, or nil when it has none.
+local function floor_step(step)
+  if step.op == "hostname" then return "hostname" end
+  if step.op == "loopback" then return "lo" end
+  if step.op == "mount" and step.fstype == "proc" and step.target == "/proc" then return "proc" end
+  if step.op == "mount" and step.target == "/" and not step.fstype
+    and table.concat(step.options or {}, ",") == "rec,private" then
+    return "private"
+  end
+end
+
+-- The floor's arguments for what nsbox's plan does: the namespaces clone
+-- creates and the child's steps, so the floor follows the recipe as it
+-- changes. nil and why when floor.c lacks one of the steps.
+local function floor_args(compiled)
+  local steps = {}
+  for i, step in ipairs(compiled.plan.steps) do
+    steps[i] = floor_step(step)
+    if not steps[i] then return nil, ("floor.c has no step for '%s'"):format(step.desc) end
+  end
+  return { table.concat(compiled.plan.namespaces, ","), table.concat(steps, ",") }
+end
+
+-- Seconds per spawn of the C floor in mode "vm" or "fork" (see floor.c), or nil and why.
+local function floor_round(args, mode, n)
+  local out = capture(("build/bench/floor %s %d %s %s 2>&1"):format(mode, n, quote(args[1]), quote(args[2])))
+  local ns = tonumber(out)
+  if not ns then return nil, out end
+  return ns * 1e-9
+end
+
+local function compile(shape)
+  local ok, result = pcall(function()
+    local recipe = shape.recipe
+    if type(recipe) == "function" then recipe = recipe() end
+    return nsbox.compile(recipe)
+  end)
+  if ok then return result end
+  return nil, tostring(type(result) == "table" and result.message or result)
+end
+
+-- Rounds of nsbox and of its floors take turns, so drift hits them alike.
+local function in_process()
+  local rows = {}
+  for _, shape in ipairs(shapes) do
+    local row = { shape = shape, nsbox = {}, floor = {}, fork = {} }
+    row.compiled, row.nsbox_error = compile(shape)
+    if row.compiled then
+      progress("%s: warming up", shape.name)
+      local ok, err = pcall(nsbox_round, row.compiled, math.max(1, N // 10))
+      if not ok then row.compiled, row.nsbox_error = nil, tostring(err) end
+    end
+    local warm, err = nil, "no plan to follow"
+    if row.compiled then row.floor_args, err = floor_args(row.compiled) end
+    if row.floor_args then warm, err = floor_round(row.floor_args, "vm", math.max(1, N // 10)) end
+    if warm then warm, err = floor_round(row.floor_args, "fork", math.max(1, N // 10)) end
+    if not warm then row.floor_error = err end
+    rows[#rows + 1] = row
+  end
+  for round = 1, ROUNDS do
+    for _, row in ipairs(rows) do
+      progress("in-process round %d/%d: %s (%d spawns each)", round, ROUNDS, row.shape.name, N)
+      if row.compiled then row.nsbox[round] = nsbox_round(row.compiled, N) end
+      if not row.floor_error then
+        row.floor[round], row.floor_error = floor_round(row.floor_args, "vm", N)
+      end
+      if not row.floor_error then
+        row.fork[round], row.floor_error = floor_round(row.floor_args, "fork", N)
+      end
+    end
+  end
+  return rows
+end
+
+-- ---- whole commands ----
+
+-- {median=, p25=, p75=, rss_kb=} per command, or {failure=} ; the commands take turns.
+local function time_commands(commands, wrapper)
+  local words = {}
+  for i, argv in ipairs(commands) do
+    if i > 1 then words[#words + 1] = ":::" end
+    for _, word in ipairs(argv) do words[#words + 1] = quote(word) end
+  end
+  local line = ("build/bench/timer %d %d %s"):format(WARMUP, RUNS, table.concat(words, " "))
+  local results = {}
+  for out in capture((wrapper or "%s"):format(line)):gmatch("[^\n]+") do
+    local med, p25, p75, rss = out:match("^ok (%S+) (%S+) (%S+) (%S+)$")
+    results[#results + 1] = med and { median = tonumber(med), p25 = tonumber(p25), p75 = tonumber(p75),
+      rss_kb = tonumber(rss) } or { failure = out }
+  end
+  for i = 1, #commands do
+    if not results[i] then results[i] = { failure = "not timed (the timer failed, see stderr)" } end
+  end
+  return results
+end
+
+local function timing(result)
+  if result.failure then return result.failure end
+  return ("%.2f (%.2f-%.2f)"):format(result.median, result.p25, result.p75)
+end
+
+local NSBOX_ALL = { "lua", "recipes/all.lua", "/bin/true" }
+local UNSHARE = { "unshare", "--user", "--map-root-user", "--uts", "--ipc", "--pid", "--fork", "--mount", "--net",
+  "--mount-proc", "/bin/true" }
+local BWRAP = { "bwrap", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "/bin/true" }
+
+-- The peers that are installed, timed in turn with nsbox; a missing one is {failure="missing"}.
+local function whole_commands(nsbox_argv, peers, wrapper)
+  local present, commands = {}, { nsbox_argv }
+  for i, peer in ipairs(peers) do
+    if command_exists(peer[1]) then
+      present[i] = true
+      commands[#commands + 1] = peer
+    end
+  end
+  local timed = time_commands(commands, wrapper)
+  for i, result in ipairs(timed) do
+    if result.failure and result.failure:match("^failed") then
+      local words = {}
+      for k, word in ipairs(commands[i]) do words[k] = quote(word) end
+      local said = capture(("%s 2>&1 >/dev/null | tail -n 1"):format((wrapper or "%s"):format(table.concat(words, " "))))
+      if said ~= "" then result.failure = ("%s: %s"):format(result.failure, said) end
+    end
+  end
+  local results, k = { nsbox = timed[1] }, 2
+  for i = 1, #peers do
+    if present[i] then results[i], k = timed[k], k + 1 else results[i] = { failure = "missing" } end
+  end
+  return results
+end
+
+-- On a hybrid cgroup host crun refuses to start ("cgroups in hybrid mode not
+-- supported") while a cgroup2 hierarchy with controllers is mounted at
+-- /sys/fs/cgroup/unified: the OCI pair then runs in a private mount namespace
+-- where it is unmounted, the host keeps its own. Returns the shell wrapper for
+-- the timer and a note for the row.
+local function cgroup_wrapper()
+  for line in io.lines("/proc/self/mountinfo") do
+    if line:match("^%S+ %S+ %S+ %S+ /sys/fs/cgroup/unified ") then
+      return "unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec \"$0\" \"$@\"' %s",
+        "; both in a mount namespace without /sys/fs/cgroup/unified, which crun refuses on this hybrid host"
+    end
+  end
+  return "%s", ""
+end
+
+-- The results and a note for the row, or nil when there is no OCI recipe yet.
+local function oci()
+  if not exists("recipes/oci.lua") then return nil end
+  local crun = { "crun", "--cgroup-manager=disabled", "run", "--bundle", BUNDLE, "nsbox-bench-" .. PID }
+  local wrapper, note = cgroup_wrapper()
+  progress("whole command: oci.lua vs crun, %d runs each", RUNS)
+  return whole_commands({ "lua", "recipes/oci.lua", BUNDLE }, { crun }, wrapper), note
+end
+
+-- ---- memory ----
+
+local function status_kb(field)
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^" .. field .. ":%s*(%d+) kB")
+    if kb then return tonumber(kb) end
+  end
+end
+
+-- VmRSS, open fds and zombie children of this Lua state.
+local function footprint()
+  collectgarbage("collect")
+  -- ls lists the fds of this process, which include popen's pipe to ls both times.
+  local fds = tonumber(capture(("ls /proc/%d/fd | wc -l"):format(PID)))
+  local zombies = 0
+  for child in capture(("cat /proc/%d/task/%d/children"):format(PID, PID)):gmatch("%d+") do
+    local stat = io.open("/proc/" .. child .. "/stat")
+    if stat and stat:read("a"):match("^%d+ %b() Z") then zombies = zombies + 1 end
+    if stat then stat:close() end
+  end
+  return { rss_kb = status_kb("VmRSS"), fds = fds, zombies = zombies }
+end
+
+-- Under the last shape that compiles, the one doing the most.
+local function growth(rows)
+  for i = #rows, 1, -1 do
+    if rows[i].compiled then
+      progress("growth: %d spawns under %s", LEAK, rows[i].shape.name)
+      local before = footprint()
+      nsbox_round(rows[i].compiled, LEAK)
+      return rows[i].shape.name, before, footprint()
+    end
+  end
+end
+
+-- ---- the report ----
+
+local function machine()
+  local model = capture("grep -m1 '^model name' /proc/cpuinfo"):match(":%s*(.*)") or "unknown CPU"
+  return ("%s x %s, Linux %s"):format(capture("nproc"), model, capture("uname -r"))
+end
+
+local function versions()
+  local function first_line(command)
+    return command_exists(command:match("^%S+"))
+      and (capture(command .. " 2>&1 | head -n 1"):gsub("%s+Copyright.*", "")) or nil
+  end
+  local list = {}
+  for _, command in ipairs { "lua -v", "unshare --version", "bwrap --version", "crun --version" } do
+    list[#list + 1] = first_line(command) or (command:match("^%S+") .. " missing")
+  end
+  return table.concat(list, "; ")
+end
+
+local function main()
+  local date = capture("date -u '+%Y-%m-%d %H:%M:%S UTC'")
+  local rows = in_process()
+  progress("whole command: all.lua vs unshare vs bwrap, %d runs each", RUNS)
+  local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP })
+  local oci_results, oci_note = oci()
+  local leak_shape, before, after = growth(rows)
+
+  local out = {}
+  local function add(fmt, ...) out[#out + 1] = fmt:format(...) end
+  local function row(...) add("| %s |", table.concat({ ... }, " | ")) end
+
+  add("nsbox bench, %s", date)
+  add("")
+  add("- machine: %s", machine())
+  add("- versions: %s", versions())
+  add("- reproduce: `make bench` (here BENCH_N=%d BENCH_ROUNDS=%d BENCH_RUNS=%d BENCH_WARMUP=%d BENCH_LEAK=%d)",
+    N, ROUNDS, RUNS, WARMUP, LEAK)
+  add("- times in ms. In-process: wall time of a loop of N spawns of /bin/true (spawn + wait) over N, median "
+    .. "(min-max) of the rounds; the ratio is the median of each round's ratio. Whole commands: median (p25-p75) "
+    .. "of the runs, taking turns.")
+  add("")
+  row("measurement", "nsbox", "reference", "nsbox / reference")
+  row("---", "---:", "---:", "---:")
+
+  for _, r in ipairs(rows) do
+    local what = ("in-process spawn, %s"):format(r.shape.name)
+    local mine = r.compiled and spread(r.nsbox) or ("n/a (%s)"):format(r.nsbox_error)
+    local floor = r.floor_error and ("n/a (%s)"):format(r.floor_error)
+      or ("C floor %s; fork-style clone %s"):format(spread(r.floor), spread(r.fork))
+    local x = (r.compiled and not r.floor_error)
+      and ("%s (vs fork-style: %s)"):format(paired_ratio(r.nsbox, r.floor), paired_ratio(r.nsbox, r.fork)) or "n/a"
+    row(what, mine, floor, x)
+  end
+
+  local function compare(what, mine, peer, name)
+    local x = (mine.failure or peer.failure) and "n/a" or ratio(mine.median, peer.median)
+    row(what, timing(mine), peer.failure and (name .. " " .. peer.failure) or (name .. " " .. timing(peer)), x)
+  end
+  compare("whole command, `lua recipes/all.lua /bin/true` vs `unshare ... --mount-proc /bin/true`",
+    whole.nsbox, whole[1], "unshare")
+  compare("whole command, `lua recipes/all.lua /bin/true` vs `bwrap --unshare-all ... /bin/true`",
+    whole.nsbox, whole[2], "bwrap")
+  if oci_results then
+    compare(("whole command, `lua recipes/oci.lua BUNDLE` vs `crun --cgroup-manager=disabled run` (busybox "
+      .. "bundle%s)"):format(oci_note), oci_results.nsbox, oci_results[1], "crun")
+  else
+    row("whole command, `lua recipes/oci.lua BUNDLE` vs `crun run`", "n/a (no recipes/oci.lua yet)", "", "")
+  end
+
+  local function rss(result) return result.failure and "n/a" or ("%d KiB"):format(result.rss_kb) end
+  row("peak RSS for one spawn, `lua recipes/all.lua /bin/true` (ru_maxrss from wait4, median of the runs)",
+    rss(whole.nsbox), ("unshare %s; bwrap %s"):format(rss(whole[1]), rss(whole[2])),
+    (whole.nsbox.failure or whole[1].failure) and "n/a" or (ratio(whole.nsbox.rss_kb, whole[1].rss_kb) .. " (vs unshare)"))
+  if leak_shape then
+    local what = ("growth over %d in-process spawns from one Lua state, shape %s:"):format(LEAK, leak_shape)
+    row(what .. " VmRSS", ("%+d KiB (%d -> %d)"):format(after.rss_kb - before.rss_kb, before.rss_kb,
+      after.rss_kb), "0", "")
+    row(what .. " open fds", ("%+d (%d -> %d)"):format(after.fds - before.fds, before.fds, after.fds), "0", "")
+    row(what .. " zombie children", ("%d (before: %d)"):format(after.zombies, before.zombies), "0", "")
+  else
+    row("growth after in-process spawns", "n/a (no shape compiles)", "", "")
+  end
+  print(table.concat(out, "\n"))
+end
+
+main()
