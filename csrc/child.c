@@ -351,6 +351,10 @@ _Noreturn void child_main(const struct child_args *args)
 {
 	const struct plan *plan = args->plan;
 
+	/* Holding the sync pipe's write end would hide the parent's death from us. */
+	for (int i = 0; i < 3; i++)
+		if (args->parent_fds[i] >= 0)
+			close(args->parent_fds[i]);
 	if (args->foreground)
 		take_terminal();
 

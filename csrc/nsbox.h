@@ -116,6 +116,7 @@ struct child_args {
 	int sync_fd;   /* -1, or where the parent says the id maps are written */
 	int status_fd; /* -1, or where init writes the command's wait status */
 	bool foreground; /* become a process group of its own in the terminal's foreground */
+	int parent_fds[3]; /* the parent's ends of the pipes, closed first (-1: none) */
 };
 
 /* plan.c */

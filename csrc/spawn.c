@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -203,10 +204,145 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 			     r.err);
 }
 
+/*
+ * The child of an unsupervised plan runs on this stack, sharing the parent's
+ * memory (CLONE_VM) until its exec: no page of the interpreter is copied or
+ * write-protected, which is most of what a fork costs. Every such child has
+ * exec'd or exited before spawn returns, so one stack per thread serves all.
+ */
+#define CHILD_STACK_SIZE (256 * 1024)
+
+static _Thread_local char *child_stack_top;
+
+static char *child_stack(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *base;
+
+	if (child_stack_top)
+		return child_stack_top;
+	base = mmap(NULL, CHILD_STACK_SIZE + (size_t)page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	mprotect(base, (size_t)page, PROT_NONE); /* a guard page below: overflow faults, never corrupts */
+	child_stack_top = base + page + CHILD_STACK_SIZE;
+	return child_stack_top;
+}
+
+/*
+ * A handler of the interpreter's (lua.c's SIGINT one sets a hook on the
+ * shared Lua state) must never run in the child: every signal is blocked
+ * across the clone, and the child puts the default back on each handled
+ * signal before anything can be delivered.
+ */
+static void default_handled_signals(void)
+{
+	struct sigaction sa;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(sig, &sa, NULL);
+		}
+	}
+}
+
+static int shared_memory_child(void *args)
+{
+	default_handled_signals();
+	child_main(args);
+}
+
+/*
+ * Clone the child. A supervised plan (init, or a fork step) leaves a process
+ * behind that lives on with the parent: that one needs a copy of memory.
+ * Otherwise the child shares ours; without a user namespace the parent also
+ * sleeps until its exec (CLONE_VFORK), with one it must write the id maps
+ * meanwhile. Returns the pid, 0 in a fork-style child, -1 on failure.
+ */
+static pid_t clone_child(const struct plan *plan, struct child_args *args)
+{
+	unsigned long flags = (unsigned long)plan->clone_flags | SIGCHLD;
+	char *stack;
+
+	if (plan->supervised)
+		return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0UL);
+	stack = child_stack();
+	if (stack == NULL)
+		return -1;
+	if (!(plan->clone_flags & CLONE_NEWUSER))
+		flags |= CLONE_VFORK;
+	return clone(shared_memory_child, stack, (int)(flags | CLONE_VM), args);
+}
+
 /* Only a job in the terminal's foreground may hand the foreground on. */
 static bool owns_terminal(void)
 {
 	return isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
+
+/* The pipes of one spawn, each [0] its read end and [1] its write end. */
+struct pipes {
+	int report[2]; /* child -> parent: a report on failure, EOF at exec */
+	int sync[2];   /* parent -> child: the id maps are written */
+	int status[2]; /* init or relay -> parent: the command's wait status */
+};
+
+static void close_pipes(struct pipes *p)
+{
+	for (int i = 0; i < 2; i++) {
+		close_fd(&p->report[i]);
+		close_fd(&p->sync[i]);
+		close_fd(&p->status[i]);
+	}
+}
+
+/* The parent's side once the child exists: write its maps, release it, read its report. */
+static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
+		       struct pipes *p)
+{
+	const struct plan *plan = args->plan;
+	struct child_report r;
+	const char *what;
+	int err;
+
+	close_fd(&p->report[1]);
+	close_fd(&p->sync[0]);
+	close_fd(&p->status[1]);
+	if (pid < 0) {
+		err = errno;
+		close_pipes(p);
+		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
+	}
+	*proc = (struct process){.pid = pid, .status_fd = p->status[0], .took_terminal = args->foreground};
+	p->status[0] = -1; /* the handle owns it now */
+	if (args->foreground)
+		setpgid(pid, pid); /* also here: whichever of us runs first, the group exists before exec */
+	if (p->sync[1] >= 0) {
+		if (write_id_maps(pid, plan, &what) < 0) {
+			err = errno;
+			close_pipes(p);
+			reap(proc);
+			return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what,
+								      strerror(err)), err);
+		}
+		if (write(p->sync[1], "", 1) != 1) {
+			err = errno;
+			close_pipes(p);
+			kill(pid, SIGKILL);
+			reap(proc);
+			return spawn_failure(L, "sync", lua_pushfstring(L, "release child: %s", strerror(err)), err);
+		}
+	}
+	if (read_report(p->report[0], &r)) {
+		close_pipes(p);
+		reap(proc);
+		return child_failure(L, plan, args->argv, r);
+	}
+	close_pipes(p);
+	return 1;
 }
 
 /*
@@ -217,12 +353,11 @@ static int l_spawn(lua_State *L)
 {
 	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1};
-	int report[2] = {-1, -1}, sync[2] = {-1, -1}, status[2] = {-1, -1};
-	bool need_sync = (plan->clone_flags & CLONE_NEWUSER) != 0;
-	struct child_report r;
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+	sigset_t all, old;
 	struct process *proc;
-	const char *what;
 	pid_t pid;
+	int result;
 
 	lua_settop(L, 4);
 	args.foreground = lua_toboolean(L, 4) && owns_terminal();
@@ -238,71 +373,32 @@ static int l_spawn(lua_State *L)
 	*proc = (struct process){.pid = -1, .status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 
-	if (pipe2(report, O_CLOEXEC) < 0 || (need_sync && pipe2(sync, O_CLOEXEC) < 0) ||
-	    (plan->supervised && pipe2(status, O_CLOEXEC) < 0)) {
+	if (pipe2(p.report, O_CLOEXEC) < 0 || ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p.sync, O_CLOEXEC) < 0) ||
+	    (plan->supervised && pipe2(p.status, O_CLOEXEC) < 0)) {
 		int err = errno;
 
-		for (int i = 0; i < 2; i++) {
-			close_fd(&report[i]);
-			close_fd(&sync[i]);
-		}
+		close_pipes(&p);
 		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
 	}
-	args.report_fd = report[1];
-	args.sync_fd = sync[0];
-	args.status_fd = status[1];
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)plan->clone_flags | SIGCHLD, NULL, NULL, NULL, 0UL);
-	if (pid == 0) {
-		close(report[0]);
-		if (need_sync)
-			close(sync[1]);
-		if (plan->supervised)
-			close(status[0]);
+	args.report_fd = p.report[1];
+	args.sync_fd = p.sync[0];
+	args.status_fd = p.status[1];
+	args.parent_fds[0] = p.report[0];
+	args.parent_fds[1] = p.sync[1];
+	args.parent_fds[2] = p.status[0];
+	/*
+	 * Every signal stays blocked until the child has exec'd or failed: none
+	 * may reach it before it drops our handlers, and none may interrupt us
+	 * while errno is still shared with it.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = clone_child(plan, &args);
+	if (pid == 0)
 		child_main(&args);
-	}
-	close_fd(&report[1]);
-	close_fd(&sync[0]);
-	close_fd(&status[1]);
-	if (pid < 0) {
-		int err = errno;
-
-		close_fd(&report[0]);
-		close_fd(&sync[1]);
-		close_fd(&status[0]);
-		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
-	}
-	*proc = (struct process){.pid = pid, .status_fd = status[0], .took_terminal = args.foreground};
-	if (args.foreground)
-		setpgid(pid, pid); /* also here: whichever of us runs first, the group exists before exec */
-
-	if (need_sync) {
-		if (write_id_maps(pid, plan, &what) < 0) {
-			int err = errno;
-
-			close_fd(&sync[1]);
-			close_fd(&report[0]);
-			reap(proc);
-			return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what,
-								      strerror(err)), err);
-		}
-		if (write(sync[1], "", 1) != 1) {
-			int err = errno;
-
-			close_fd(&sync[1]);
-			close_fd(&report[0]);
-			kill(pid, SIGKILL);
-			reap(proc);
-			return spawn_failure(L, "sync", lua_pushfstring(L, "release child: %s", strerror(err)), err);
-		}
-		close_fd(&sync[1]);
-	}
-	if (read_report(report[0], &r)) {
-		close_fd(&report[0]);
-		reap(proc);
-		return child_failure(L, plan, args.argv, r);
-	}
-	close_fd(&report[0]);
-	return 1;
+	result = after_clone(L, proc, &args, pid, &p);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return result;
 }
 
 /* os.execute's shape: true|nil, "exit"|"signal", code */

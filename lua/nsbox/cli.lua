@@ -33,8 +33,10 @@ function M.main(what, args)
   local status, how, code, step
   ok, status, how, code, step = pcall(nsbox.run, recipe, argv, { foreground = true })
   if not ok then fail(125, status) end
-  if how == "exit" then os.exit(code, true) end
-  if how == "signal" then os.exit(128 + code, true) end
+  -- Not closing the state: freeing every object would touch every page of the
+  -- heap just before the process ends anyway (exit still flushes stdio).
+  if how == "exit" then os.exit(code) end
+  if how == "signal" then os.exit(128 + code) end
   if step == "exec" then fail(code == ENOENT and 127 or 126, how) end
   fail(125, how)
 end
