@@ -3,8 +3,10 @@
 # Idempotent: packages already present are not fetched again.
 set -eu
 
+# busybox-static builds the specs' test root filesystems; crun runs the same
+# OCI bundle as nsbox for the side-by-side spec.
 PACKAGES="make gcc libc6-dev lua5.4 liblua5.4-dev libcap-dev lua-busted luarocks lua-cjson
-          iproute2 procps util-linux busybox-static"
+          iproute2 procps util-linux busybox-static crun"
 
 missing=""
 for p in $PACKAGES; do
