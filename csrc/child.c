@@ -81,21 +81,6 @@ static int die_with_parent(int report_fd)
 	return 0;
 }
 
-static int write_time_offsets(const char *text)
-{
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	err = errno;
-	close(fd);
-	errno = err;
-	return n < 0 ? -1 : 0;
-}
-
 static int fork_supervised(const struct child_args *args);
 
 static int run_step(const struct step *step, const struct child_args *args)
@@ -133,7 +118,7 @@ static int run_step(const struct step *step, const struct child_args *args)
 	case STEP_UNSHARE:
 		return unshare(step->nstypes);
 	case STEP_TIME_OFFSETS:
-		return write_time_offsets(step->source);
+		return rootfs_write_path("/proc/self/timens_offsets", step->source);
 	case STEP_FORK:
 		return fork_supervised(args);
 	case STEP_MKDIR:

@@ -137,6 +137,7 @@ int mount_remount_readonly(const char *target);
 enum step_create rootfs_read_create(lua_State *L, int idx);
 int rootfs_prepare_target(const struct step *step, enum step_create kind);
 int rootfs_run_step(const struct step *step);
+int rootfs_write_path(const char *path, const char *text);
 
 /* caps.c: parent side leaves the owning userdata on the stack; child side is async-signal-safe */
 const struct caps_plan *caps_read_step(lua_State *L, int idx);

@@ -221,13 +221,14 @@ static int mask(const struct step *step)
 	return mount(step->source, step->target, NULL, MS_BIND, NULL);
 }
 
-static int write_sysctl(const struct step *step)
+/* Write text into an existing file: sysctls, time offsets. */
+int rootfs_write_path(const char *path, const char *text)
 {
-	int fd = open(step->target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	return close_keeping_errno(fd, write_all(fd, step->source));
+	return close_keeping_errno(fd, write_all(fd, text));
 }
 
 /*
@@ -261,7 +262,7 @@ int rootfs_run_step(const struct step *step)
 	case STEP_MASK:
 		return mask(step);
 	case STEP_SYSCTL:
-		return write_sysctl(step);
+		return rootfs_write_path(step->target, step->source);
 	case STEP_PIVOT_ROOT:
 		return pivot_into(step->target);
 	case STEP_CHROOT:

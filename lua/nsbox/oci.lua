@@ -35,11 +35,7 @@ local function unsupported_value(value, path, why)
   refuse("unsupported value '%s' in %s%s", tostring(value), path, because(why))
 end
 
-local function set_of(list)
-  local set = {}
-  for _, v in ipairs(list) do set[v] = true end
-  return set
-end
+local set_of = require("nsbox.check").set_of
 
 local function sorted_keys(t)
   local keys = {}
@@ -280,10 +276,7 @@ local function capabilities(c, uid)
   return { keep = sets.bounding }
 end
 
-local RLIMITS = set_of {
-  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-  "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
-}
+local RLIMITS = set_of(require("nsbox.privileges").RLIMITS)
 -- RLIM_INFINITY, 18446744073709551615 in config.json, as cjson reads it.
 local RLIM_INFINITY = 2.0 ^ 64
 
