@@ -1,11 +1,12 @@
 -- nsbox's bench: run by bench/run.sh from the root of the tree, after it has
--- built build/bench/{floor,timer,clock.so} and the OCI bundle. Progress goes
--- to stderr, the report (a markdown table) to stdout.
+-- built build/bench/{floor,timer,clock.so}, the OCI bundle and the rootfs.
+-- Progress goes to stderr, the report (a markdown table) to stdout.
 --
 -- Settings (environment): BENCH_N spawns per in-process round (default 500),
 -- BENCH_ROUNDS rounds (7), BENCH_RUNS timed runs per whole command (300),
 -- BENCH_WARMUP untimed runs before them (20), BENCH_LEAK spawns for the
--- growth check (10000), BENCH_BUNDLE the OCI bundle.
+-- growth check (10000), BENCH_BUNDLE the OCI bundle; BENCH_ROOTFS the
+-- rootfs shape's tree (see shapes.lua).
 
 package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
 package.cpath = "build/?.so;build/bench/?.so;" .. package.cpath
@@ -92,32 +93,50 @@ local function nsbox_round(compiled, n)
   return (clock.now() - start) / n
 end
 
--- floor.c's name for a step of nsbox's plan, or nil when it has none.
+-- floor.c's words for a step of nsbox's plan (its name, then its fields), or
+-- nil when it has none: floor.c does not create a mount point like its
+-- source, nor bind optionally or with attributes to add afterwards.
 local function floor_step(step)
-  if step.op == "hostname" then return "hostname" end
-  if step.op == "loopback" then return "lo" end
-  if step.op == "mount" and step.fstype == "proc" and step.target == "/proc" then return "proc" end
-  if step.op == "mount" and step.target == "/" and not step.fstype
-    and table.concat(step.options or {}, ",") == "rec,private" then
-    return "private"
+  local options = table.concat(step.options or {}, ",")
+  local create, base_len = step.create or "none", tostring(step.base_len or 0)
+  if step.op == "hostname" then return { "hostname" } end
+  if step.op == "loopback" then return { "lo" } end
+  if step.op == "chdir" then return { "chdir", step.target } end
+  if step.op == "pivot_root" then return { "pivot_root", step.target } end
+  if step.op == "symlink" then return { "symlink", step.source, step.target, base_len } end
+  if create == "like_source" then return nil end
+  if step.op == "mount" and step.fstype == "proc" and step.target == "/proc" and create == "none" then
+    return { "proc" }
+  end
+  if step.op == "mount" and step.target == "/" and not step.fstype and options == "rec,private" then
+    return { "private" }
+  end
+  if step.op == "mount" and step.source and step.fstype then
+    return { "mount", step.source, step.target, step.fstype, options, create, base_len }
+  end
+  if step.op == "bind" and not (step.optional or step.readonly or step.options) then
+    return { "bind", step.source, step.target, step.recursive and "rec" or "single", create, base_len }
   end
 end
 
 -- The floor's arguments for what nsbox's plan does: the namespaces clone
--- creates and the child's steps, so the floor follows the recipe as it
--- changes. nil and why when floor.c lacks one of the steps.
+-- creates, then the words of the child's steps, so the floor follows the
+-- recipe as it changes. nil and why when floor.c lacks one of the steps.
 local function floor_args(compiled)
-  local steps = {}
-  for i, step in ipairs(compiled.plan.steps) do
-    steps[i] = floor_step(step)
-    if not steps[i] then return nil, ("floor.c has no step for '%s'"):format(step.desc) end
+  local args = { table.concat(compiled.plan.namespaces, ",") }
+  for _, step in ipairs(compiled.plan.steps) do
+    local words = floor_step(step)
+    if not words then return nil, ("floor.c has no step for '%s'"):format(step.desc) end
+    table.move(words, 1, #words, #args + 1, args)
   end
-  return { table.concat(compiled.plan.namespaces, ","), table.concat(steps, ",") }
+  return args
 end
 
 -- Seconds per spawn of the C floor in mode "vm" or "fork" (see floor.c), or nil and why.
 local function floor_round(args, mode, n)
-  local out = capture(("build/bench/floor %s %d %s %s 2>&1"):format(mode, n, quote(args[1]), quote(args[2])))
+  local words = {}
+  for i, word in ipairs(args) do words[i] = quote(word) end
+  local out = capture(("build/bench/floor %s %d %s 2>&1"):format(mode, n, table.concat(words, " ")))
   local ns = tonumber(out)
   if not ns then return nil, out end
   return ns * 1e-9

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench: build the bench's C parts into build/bench, make sure bwrap is
-# there to compare with, lay out a tiny OCI bundle, then run bench/bench.lua:
-# progress on stderr, the report on stdout. Settings: see bench/bench.lua.
+# there to compare with, lay out a tiny OCI bundle and a busybox rootfs, then
+# run bench/bench.lua: progress on stderr, the report on stdout. Settings: see
+# bench/bench.lua.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -50,4 +51,15 @@ cat > "$bundle/config.json" <<'EOF'
 }
 EOF
 
-BENCH_BUNDLE=$bundle exec lua bench/bench.lua
+# The rootfs shape's tree: busybox as /bin/true again, and the directories
+# recipes/rootfs.lua mounts on, which an unprivileged user could not create
+# inside it. World-readable, so a user namespace's root mapped to anyone can
+# walk it.
+rootfs=build/bench/rootfs
+rm -rf "$rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/tmp"
+cp /bin/busybox "$rootfs/bin/busybox"
+ln -s busybox "$rootfs/bin/true"
+chmod -R a+rX "$rootfs"
+
+BENCH_BUNDLE=$bundle BENCH_ROOTFS=$rootfs exec lua bench/bench.lua
