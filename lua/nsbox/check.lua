@@ -102,6 +102,13 @@ function M.mode(value, where)
   return mode
 end
 
+-- key is only meaningful when the recipe creates (or joins) namespace.
+function M.needs(has, namespace, key)
+  if not has[namespace] then
+    invalid("'%s' needs the '%s' namespace (add \"%s\" to namespaces)", key, namespace, namespace)
+  end
+end
+
 function M.boolean(t, key, where)
   if t[key] == nil then return nil end
   return M.type(t[key], "boolean", where or key)

@@ -64,7 +64,7 @@ local function validate_time(time, has)
       invalid("'time.%s' must be a number of seconds, got %s", clock, tostring(seconds))
     end
   end
-  if not has.time then invalid("'time' needs the 'time' namespace (add \"time\" to namespaces)") end
+  check.needs(has, "time", "time")
   return time
 end
 

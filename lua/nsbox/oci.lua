@@ -35,14 +35,9 @@ local function unsupported_value(value, path, why)
   refuse("unsupported value '%s' in %s%s", tostring(value), path, because(why))
 end
 
-local set_of = require("nsbox.check").set_of
+local check = require "nsbox.check"
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return keys
-end
+local set_of, sorted_keys = check.set_of, check.sorted_names
 
 -- ---- JSON paths and types ----
 

@@ -147,9 +147,7 @@ end
 function M.validate(t, r, has)
   if t.caps ~= nil then r.caps = validate_caps(t.caps) end
   for _, key in ipairs { "no_new_privs", "init", "die_with_parent" } do r[key] = check.boolean(t, key) end
-  if r.init then
-    if not has.pid then invalid("'init' needs the 'pid' namespace (add \"pid\" to namespaces)") end
-  end
+  if r.init then check.needs(has, "pid", "init") end
   if t.rlimits ~= nil then r.rlimits = validate_rlimits(t.rlimits) end
   if t.user ~= nil then r.user = validate_user(t.user, r, has) end
   if t.umask ~= nil then r.umask = check.mode(t.umask, "umask") end

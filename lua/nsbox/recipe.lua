@@ -121,11 +121,7 @@ local function check_argv(argv, where)
 end
 M.check_argv = check_argv
 
-local function needs(has, namespace, key)
-  if not has[namespace] then
-    invalid("'%s' needs the '%s' namespace (add \"%s\" to namespaces)", key, namespace, namespace)
-  end
-end
+local needs = check.needs
 
 local function validate_identity(t, r, has)
   for _, key in ipairs { "hostname", "domainname" } do

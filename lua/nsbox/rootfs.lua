@@ -22,11 +22,7 @@ M.KEYS = {
 
 local PROPAGATION = check.set_of { "private", "slave", "shared" }
 
-local function needs(has, namespace, key)
-  if not has[namespace] then
-    invalid("'%s' needs the '%s' namespace (add \"%s\" to namespaces)", key, namespace, namespace)
-  end
-end
+local needs = check.needs
 
 -- The namespace a sysctl belongs to, or nil: the others are the host's,
 -- and writing them would change it for everyone.
