@@ -42,7 +42,7 @@ static int l_cap_names(lua_State *L)
 }
 
 /* A list of capability numbers at field key of the table at idx -> bit mask. */
-static uint64_t mask_field(lua_State *L, int idx, const char *key)
+uint64_t caps_read_mask(lua_State *L, int idx, const char *key)
 {
 	uint64_t mask = 0;
 
@@ -96,14 +96,14 @@ const struct caps_plan *caps_read_step(lua_State *L, int idx)
 	}
 	lua_setmetatable(L, -2);
 	caps->last_cap = (int)cap_max_bits() - 1;
-	caps->bounding = mask_field(L, idx, "bounding");
-	caps->ambient = mask_field(L, idx, "ambient");
+	caps->bounding = caps_read_mask(L, idx, "bounding");
+	caps->ambient = caps_read_mask(L, idx, "ambient");
 	caps->sets = cap_init();
 	if (caps->sets == NULL)
 		luaL_error(L, "cap_init: %s", strerror(errno));
-	add_flag(caps->sets, CAP_EFFECTIVE, mask_field(L, idx, "effective"), caps->last_cap);
-	add_flag(caps->sets, CAP_PERMITTED, mask_field(L, idx, "permitted"), caps->last_cap);
-	add_flag(caps->sets, CAP_INHERITABLE, mask_field(L, idx, "inheritable"), caps->last_cap);
+	add_flag(caps->sets, CAP_EFFECTIVE, caps_read_mask(L, idx, "effective"), caps->last_cap);
+	add_flag(caps->sets, CAP_PERMITTED, caps_read_mask(L, idx, "permitted"), caps->last_cap);
+	add_flag(caps->sets, CAP_INHERITABLE, caps_read_mask(L, idx, "inheritable"), caps->last_cap);
 	return caps;
 }
 
@@ -126,6 +126,32 @@ int caps_drop_bounding(const struct caps_plan *caps)
 		if (!(caps->bounding & (UINT64_C(1) << i)) && cap_drop_bound((cap_value_t)i) < 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * Take the capabilities in mask out of the bounding, effective, permitted
+ * and inheritable sets (the ambient set follows), leaving the others as they
+ * are. Raw capget/capset: libcap's reading of the sets allocates.
+ */
+int caps_drop(uint64_t mask)
+{
+	struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+
+	for (int i = 0; i < 64; i++)
+		if ((mask & (UINT64_C(1) << i)) && prctl(PR_CAPBSET_READ, (long)i, 0L, 0L, 0L) > 0 &&
+		    prctl(PR_CAPBSET_DROP, (long)i, 0L, 0L, 0L) < 0)
+			return -1;
+	if (capget(&head, data) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		uint32_t keep = ~(uint32_t)(mask >> (32 * k));
+
+		data[k].effective &= keep;
+		data[k].permitted &= keep;
+		data[k].inheritable &= keep;
+	}
+	return capset(&head, data);
 }
 
 /* E, P and I exactly as planned, then the ambient set that carries them across exec. */

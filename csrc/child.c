@@ -106,6 +106,8 @@ static int run_step(const struct step *step, const struct child_args *args)
 		return switch_identity(step);
 	case STEP_CAPS:
 		return caps_apply(step->caps);
+	case STEP_DROP_CAPS:
+		return caps_drop(step->cap_mask);
 	case STEP_NO_NEW_PRIVS:
 		return prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
 	case STEP_DIE_WITH_PARENT:
@@ -227,6 +229,29 @@ static void forwarded_signals(sigset_t *set)
 		sigaddset(set, signals[i]);
 }
 
+/*
+ * What stays behind with the command (init, relay) is a copy of the caller:
+ * its memory holds the interpreter, its descriptors the caller's files. Made
+ * non-dumpable before the command exists, it is out of reach of ptrace and
+ * of /proc/PID/{mem,environ,fd}: that would need CAP_SYS_PTRACE in the user
+ * namespace the copied memory belongs to, the caller's, which the command
+ * never holds. The command's exec makes it dumpable again.
+ */
+static pid_t fork_child(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
+		return -1;
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+}
+
+/* Close every descriptor but fd: a supervisor needs only its status pipe. */
+static void keep_only_fd(int fd)
+{
+	if (fd > 0)
+		syscall(SYS_close_range, 0U, (unsigned int)fd - 1, 0U);
+	syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0U);
+}
+
 /* Leave like the command did, telling the parent its exact wait status. */
 static _Noreturn void init_exit(int status_fd, int status)
 {
@@ -256,7 +281,7 @@ static _Noreturn void supervise(const struct child_args *args, pid_t command, si
 {
 	siginfo_t info;
 
-	close(args->report_fd); /* the command holds it until its exec */
+	keep_only_fd(args->status_fd);
 	for (;;) {
 		int status;
 		pid_t pid;
@@ -269,10 +294,7 @@ static _Noreturn void supervise(const struct child_args *args, pid_t command, si
 	}
 }
 
-static pid_t fork_child(void)
-{
-	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
-}
+
 
 /* init = true: PID 1 of the new PID namespace runs the command as its child. */
 static _Noreturn void run_init(const struct child_args *args)
@@ -332,19 +354,60 @@ static void take_terminal(void)
 	tcsetpgrp(STDIN_FILENO, getpgrp());
 }
 
+/*
+ * A handler of the interpreter's (lua.c's SIGINT one sets a hook on the
+ * shared Lua state) must never run in a child that shares its memory: every
+ * signal is blocked across the clone, and the defaults go back on each
+ * handled signal before the command's mask is cleared.
+ */
+static void default_handled_signals(void)
+{
+	struct sigaction sa;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig >= 32 && sig < SIGRTMIN)
+			continue; /* glibc's own signals, which sigaction refuses */
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(sig, &sa, NULL);
+		}
+	}
+}
+
+/*
+ * The command's terminal: an interactive job keeps the caller's session and
+ * takes the foreground; anything else gets a session of its own, without a
+ * controlling terminal, so it cannot push input into the caller's (TIOCSTI).
+ */
+static void set_session(const struct child_args *args)
+{
+	if (args->foreground)
+		take_terminal();
+	else if (setsid() < 0)
+		report_and_exit(args, args->plan->nsteps + REPORT_SESSION);
+}
+
 _Noreturn void child_main(const struct child_args *args)
 {
 	const struct plan *plan = args->plan;
 
-	/* Holding the sync pipe's write end would hide the parent's death from us. */
+	/*
+	 * A CLONE_VM child shares errno (the parent thread's TLS) with the
+	 * parent, which writes the id maps meanwhile: nothing here may set it
+	 * before the parent's go-ahead, after which the parent only sleeps in
+	 * read() until our exec or report. Closing our copies of the parent's
+	 * pipe ends cannot fail; holding the sync pipe's write end would hide
+	 * the parent's death from us.
+	 */
 	for (int i = 0; i < 3; i++)
 		if (args->parent_fds[i] >= 0)
 			close(args->parent_fds[i]);
-	if (args->foreground)
-		take_terminal();
-
 	if (args->sync_fd >= 0)
 		wait_for_parent(args->sync_fd);
+	if (args->shares_memory)
+		default_handled_signals();
+	set_session(args);
 	for (size_t i = 0; i < plan->nsteps; i++)
 		if (run_step(&plan->steps[i], args) < 0)
 			report_and_exit(args, i);

@@ -47,6 +47,7 @@ enum step_op {
 	STEP_PIVOT_ROOT,
 	STEP_CHROOT,
 	STEP_REMOUNT_RO,
+	STEP_DROP_CAPS,
 };
 
 struct caps_plan;
@@ -64,6 +65,7 @@ struct step {
 	bool readonly;       /* bind: make the bind (and its submounts) read-only */
 	bool recursive;      /* bind: include submounts */
 	const struct caps_plan *caps; /* drop_bounding, caps */
+	uint64_t cap_mask;   /* drop_caps: the capabilities taken out of every set */
 	int resource;        /* rlimit: RLIMIT_* */
 	rlim_t soft, hard;
 	uid_t uid;           /* identity */
@@ -94,6 +96,7 @@ struct plan {
 	enum setgroups_policy setgroups;
 	bool init;            /* a reaper stays PID 1 and runs the command as its child */
 	bool die_with_parent; /* also for the process that a fork step leaves behind */
+	bool new_session;     /* a session of its own even for an interactive job */
 	bool supervised;      /* init or a fork step: the command's status comes through a pipe */
 	size_t nsteps;
 	struct step steps[];
@@ -106,7 +109,7 @@ struct child_report {
 };
 
 /* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
-enum { REPORT_EXEC = 0, REPORT_INIT_FORK = 1 };
+enum { REPORT_EXEC = 0, REPORT_INIT_FORK = 1, REPORT_SESSION = 2 };
 
 struct child_args {
 	const struct plan *plan;
@@ -116,6 +119,7 @@ struct child_args {
 	int sync_fd;   /* -1, or where the parent says the id maps are written */
 	int status_fd; /* -1, or where init writes the command's wait status */
 	bool foreground; /* become a process group of its own in the terminal's foreground */
+	bool shares_memory; /* cloned with CLONE_VM: the interpreter's handlers and errno are ours too */
 	int parent_fds[3]; /* the parent's ends of the pipes, closed first (-1: none) */
 };
 
@@ -141,7 +145,9 @@ int rootfs_write_path(const char *path, const char *text);
 
 /* caps.c: parent side leaves the owning userdata on the stack; child side is async-signal-safe */
 const struct caps_plan *caps_read_step(lua_State *L, int idx);
+uint64_t caps_read_mask(lua_State *L, int idx, const char *key);
 int caps_drop_bounding(const struct caps_plan *caps);
+int caps_drop(uint64_t mask);
 int caps_apply(const struct caps_plan *caps);
 
 /* net.c: child side */

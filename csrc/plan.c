@@ -14,7 +14,7 @@ const char *const step_op_names[] = {
 	"hostname", "domainname", "mount", "bind", "loopback", "chdir", "rlimit", "drop_bounding",
 	"identity", "caps", "no_new_privs", "die_with_parent", "umask", "join", "unshare",
 	"time_offsets", "fork", "mkdir", "write_file", "symlink", "mask", "sysctl", "pivot_root",
-	"chroot", "remount_ro", NULL,
+	"chroot", "remount_ro", "drop_caps", NULL,
 };
 
 /* setrlimit(2)'s resources by the names recipes use. */
@@ -177,6 +177,9 @@ static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 		step->caps = caps_read_step(L, idx);
 		lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
 		break;
+	case STEP_DROP_CAPS:
+		step->cap_mask = caps_read_mask(L, idx, "caps");
+		break;
 	case STEP_IDENTITY:
 		read_identity(L, idx, step, anchors);
 		break;
@@ -238,6 +241,7 @@ static int l_plan(lua_State *L)
 	lua_pop(L, 1);
 	plan->init = bool_field(L, 1, "init");
 	plan->die_with_parent = bool_field(L, 1, "die_with_parent");
+	plan->new_session = bool_field(L, 1, "new_session");
 
 	lua_getfield(L, 1, "steps");
 	for (size_t i = 0; i < nsteps; i++) {

@@ -142,7 +142,19 @@ static void restore_terminal(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Once reaped: with init, the status that counts is the command's, if init told it. */
+/* A supervisor leaves with the command's code, or 128+N for its signal N. */
+static bool agrees(int supervisor, int command)
+{
+	int code = WIFSIGNALED(command) ? 128 + WTERMSIG(command) : WEXITSTATUS(command);
+
+	return WIFEXITED(supervisor) && WEXITSTATUS(supervisor) == (code & 0xff);
+}
+
+/*
+ * Once reaped: with a supervisor, the status that counts is the command's,
+ * if it told it and its own exit agrees (a told status that does not is not
+ * the supervisor's, and is ignored).
+ */
 static void reaped(struct process *proc)
 {
 	int status;
@@ -152,7 +164,7 @@ static void reaped(struct process *proc)
 		restore_terminal();
 	if (proc->status_fd < 0)
 		return;
-	if (read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status))
+	if (read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status) && agrees(proc->status, status))
 		proc->status = status;
 	close_fd(&proc->status_fd);
 }
@@ -192,13 +204,15 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 {
 	const char *text = strerror(r.err);
 
-	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_INIT_FORK)
+	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
 		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", argv[0],
 							       r.step + 1, text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_INIT_FORK)
 		return spawn_failure(L, "init", lua_pushfstring(L, "init: start %s: %s", argv[0], text), r.err);
+	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
+		return spawn_failure(L, "session", lua_pushfstring(L, "start a new session: %s", text), r.err);
 	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
 			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1, text),
 			     r.err);
@@ -230,28 +244,8 @@ static char *child_stack(void)
 	return child_stack_top;
 }
 
-/*
- * A handler of the interpreter's (lua.c's SIGINT one sets a hook on the
- * shared Lua state) must never run in the child: every signal is blocked
- * across the clone, and the child puts the default back on each handled
- * signal before anything can be delivered.
- */
-static void default_handled_signals(void)
-{
-	struct sigaction sa;
-
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) {
-			sa.sa_handler = SIG_DFL;
-			sa.sa_flags = 0;
-			sigaction(sig, &sa, NULL);
-		}
-	}
-}
-
 static int shared_memory_child(void *args)
 {
-	default_handled_signals();
 	child_main(args);
 }
 
@@ -360,7 +354,8 @@ static int l_spawn(lua_State *L)
 	int result;
 
 	lua_settop(L, 4);
-	args.foreground = lua_toboolean(L, 4) && owns_terminal();
+	args.foreground = lua_toboolean(L, 4) && !plan->new_session && owns_terminal();
+	args.shares_memory = !plan->supervised;
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
 	args.argv = string_array(L, 2, "argv");

@@ -1,6 +1,7 @@
 -- CMD in DIR as its root, in every namespace of recipes/all.lua, with a fresh
 -- /proc, a minimal /dev and a tmpfs /tmp: nothing of the host's tree is left
--- reachable. Works for an unprivileged user (DIR needs proc, dev and tmp
+-- reachable; the kernel's interfaces are read-only, CAP_SYS_ADMIN is dropped,
+-- and the command has a session of its own. Works for an unprivileged user (DIR needs proc, dev and tmp
 -- directories then, since it cannot create them there).
 --   lua recipes/rootfs.lua DIR [CMD [ARG...]]
 local tree = (arg[0]:match("^(.*)/") or ".") .. "/.."  -- run from a checkout, or installed
@@ -19,7 +20,7 @@ end
 
 nsbox.cli.main(function(args)
   if not args[1] then error("usage: lua recipes/rootfs.lua DIR [CMD [ARG...]]", 0) end
-  local recipe = nsbox.recipe {
+  local recipe = nsbox.recipe({
     namespaces = { "user", "uts", "ipc", "pid", "mount", "net" },
     hostname = "nsbox",
     rootfs = absolute(args[1]),
@@ -28,6 +29,7 @@ nsbox.cli.main(function(args)
       { type = "dev", target = "/dev" },
       { type = "tmpfs", target = "/tmp", mode = "1777" },
     },
-  }
+    new_session = true,
+  }, nsbox.protect_kernel)
   return recipe, #args > 1 and table.move(args, 2, #args, 1, {}) or { "/bin/sh" }
 end)

@@ -41,7 +41,7 @@ local function crun_recipe()
     no_new_privs = true,
     mounts = {
       { type = "proc", target = "/proc" },
-      { type = "dev", target = "/dev" },
+      { type = "dev", target = "/dev", tty = true },
       { type = "devpts", target = "/dev/pts",
         options = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
       { type = "tmpfs", target = "/dev/shm", mode = "1777", size = "65536k",

@@ -137,7 +137,7 @@ describe("init", function()
     assert.matches("Z +sleep", without)
     local with = H.capture(nsbox.recipe(PID, { init = true }), ORPHAN)
     assert.matches("^2\n", with) -- the command is init's child
-    assert.matches("\nS +nsbox%-init\n", with)
+    assert.matches("\nSs +nsbox%-init\n", with) -- the leader of the sandbox's own session
     assert.not_matches("Z", with)
   end)
 

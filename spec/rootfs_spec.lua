@@ -147,7 +147,7 @@ describe("recipes/rootfs.lua", function()
           "ls /; hostname; echo $$; ls /dev | tr '\\n' ' '; echo; stat -c %a /tmp; exit 3" }, { nobody = nobody })
         assert.equal(3, code, err)
         assert.equal("bin\ndev\netc\nproc\nsys\ntmp\nnsbox\n1\n"
-          .. "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero \n1777\n", out)
+          .. "fd full null ptmx pts random shm stderr stdin stdout urandom zero \n1777\n", out)
       end)
   end
 end)

@@ -17,7 +17,7 @@ local KEYS = {
   sysfs = { options = true },
   mqueue = { options = true },
   devpts = { options = true },
-  dev = {},
+  dev = { tty = true },
   symlink = { source = true },
   dir = { mode = true },
   file = { content = true, mode = true },
@@ -100,6 +100,8 @@ local function validate_kind(kind, entry, m, where)
   elseif kind == "dir" or kind == "file" then
     m.mode = entry.mode ~= nil and check.mode(entry.mode, where .. ".mode") or nil
     if kind == "file" then m.content = string_without_nul(entry.content or "", where .. ".content") end
+  elseif kind == "dev" then
+    m.tty = check.boolean(entry, "tty", where .. ".tty")
   elseif kind == "mount" then
     m.fstype = entry.fstype ~= nil and check.type(entry.fstype, "string", where .. ".fstype") or nil
     m.source = entry.source ~= nil and check.type(entry.source, "string", where .. ".source") or nil
@@ -166,8 +168,9 @@ local function devpts(at, m)
 end
 
 -- The nodes a minimal /dev binds from the host's: binding is allowed in a
--- user namespace where mknod is not.
-local DEV_NODES = { "null", "zero", "full", "random", "urandom", "tty" }
+-- user namespace where mknod is not. /dev/tty only when asked (tty = true):
+-- it is the caller's terminal for a command in the caller's session.
+local DEV_NODES = { "null", "zero", "full", "random", "urandom" }
 local DEV_LINKS = {
   { "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" },
   { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
@@ -176,7 +179,7 @@ local DEV_LINKS = {
 local function minimal_dev(at, m, add)
   local dir = m.target == "/" and "" or m.target
   add(filesystem(at, m, "tmpfs", { "nosuid", "noexec", "mode=755" }))
-  for _, node in ipairs(DEV_NODES) do
+  for _, node in ipairs(m.tty and { table.unpack(DEV_NODES), "tty" } or DEV_NODES) do
     add(placed(at, dir .. "/" .. node, { op = "bind", source = "/dev/" .. node, recursive = false,
       desc = ("dev_bind /dev/%s on %s/%s"):format(node, dir, node) }, "file"))
   end

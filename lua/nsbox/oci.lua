@@ -410,7 +410,7 @@ local function dev(_, o)
   for _, word in ipairs(o.words) do
     if not DEV_OPTIONS[word] then unsupported_value(word, o.at[word], "nsbox makes /dev itself") end
   end
-  return { { type = "dev", target = "/dev" } }
+  return { { type = "dev", target = "/dev", tty = true } } -- the spec's default devices include /dev/tty
 end
 
 -- The runtimes give a "cgroup" mount the host's kind of hierarchy; nsbox

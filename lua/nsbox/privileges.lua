@@ -4,6 +4,7 @@
 
 local core = require "nsbox.core"
 local check = require "nsbox.check"
+local rootfs = require "nsbox.rootfs"
 
 local invalid = check.invalid
 
@@ -110,11 +111,43 @@ local function validate_rlimits(rlimits)
   return out
 end
 
-local function mapped(id, map)
+-- The kernel's overflow id (nobody), which unmapped ids show as.
+local function overflow_id(kind)
+  local f = io.open("/proc/sys/kernel/overflow" .. kind)
+  local id = f and math.tointeger(tonumber(f:read("l")))
+  if f then f:close() end
+  return id or 65534
+end
+
+-- A new user namespace's uid and gid maps: the recipe's, or 0 inside mapped
+-- to the caller's own ids; with `unprivileged`, a root caller's 0 inside is
+-- nobody outside instead, so that root in the sandbox is not root on files.
+function M.id_maps(r)
+  if r.uid_map or r.gid_map then return r.uid_map, r.gid_map end
+  local _, _, euid, egid = core.ids()
+  if r.unprivileged and euid == 0 then euid, egid = overflow_id("uid"), overflow_id("gid") end
+  return { { inside = 0, outside = euid, count = 1 } }, { { inside = 0, outside = egid, count = 1 } }
+end
+
+-- The id outside that id inside maps to, or nil.
+local function outside(map, id)
   for _, r in ipairs(map) do
-    if id >= r.inside and id < r.inside + r.count then return true end
+    if id >= r.inside and id < r.inside + r.count then return r.outside + id - r.inside end
   end
-  return false
+end
+
+-- The child of a user namespace keeps the caller's ids outside until it
+-- switches. When 0 inside is someone else outside (root running with
+-- `unprivileged`, or maps of its own), it becomes that root first, so that
+-- nothing of the plan or the command acts with the caller's host ids.
+function M.namespace_root_step(r, add)
+  local uid_map, gid_map = M.id_maps(r)
+  local _, _, euid, egid = core.ids()
+  local uid, gid = outside(uid_map, 0), outside(gid_map, 0)
+  if uid and gid and (uid ~= euid or gid ~= egid) then
+    add { op = "identity", uid = 0, gid = 0, keep_caps = true,
+      desc = ("become root of the user namespace (uid %d, gid %d outside)"):format(uid, gid) }
+  end
 end
 
 -- user = { uid, gid, groups }: ids must exist in the user namespace's maps.
@@ -127,12 +160,11 @@ local function validate_user(user, r, has)
     for i, g in ipairs(check.list(user.groups, "user.groups")) do out.groups[i] = check.id(g, ("user.groups[%d]"):format(i)) end
   end
   if not has.user then return out end
-  local _, _, euid, egid = core.ids()
-  local uid_map = r.uid_map or { { inside = 0, outside = euid, count = 1 } }
-  local gid_map = r.gid_map or { { inside = 0, outside = egid, count = 1 } }
-  if not mapped(out.uid, uid_map) then invalid("'user.uid' %d has no mapping in the user namespace's uid_map", out.uid) end
+  local _, _, euid = core.ids()
+  local uid_map, gid_map = M.id_maps(r)
+  if not outside(uid_map, out.uid) then invalid("'user.uid' %d has no mapping in the user namespace's uid_map", out.uid) end
   for i, g in ipairs { out.gid, table.unpack(out.groups or {}) } do
-    if not mapped(g, gid_map) then
+    if not outside(gid_map, g) then
       invalid("'%s' %d has no mapping in the user namespace's gid_map", i == 1 and "user.gid" or "user.groups", g)
     end
   end
@@ -199,6 +231,11 @@ function M.compile(r, has, add)
     caps, caps_desc = caps_steps(r, has, add)
     add(setmetatable({ op = "drop_bounding", desc = "limit the bounding set to " .. short(r.caps.bounding) },
       { __index = caps }))
+  end
+  -- While CAP_SETPCAP is still there for the bounding set.
+  if not r.caps and rootfs.protects(r) then
+    add { op = "drop_caps", caps = numbers { "cap_sys_admin" },
+      desc = "drop cap_sys_admin, which could undo read-only and masked mounts (list it in caps to keep it)" }
   end
   if r.user then
     local u = r.user

@@ -27,8 +27,8 @@ local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 local KEYS = {
   namespaces = "list", mounts = "list", uid_map = "list", gid_map = "list",
   env = "map",
-  hostname = "value", domainname = "value", setgroups = "value", loopback = "value",
-  cwd = "value", clearenv = "value", argv = "value", log = "value",
+  hostname = "value", domainname = "value", setgroups = "value", loopback = "value", unprivileged = "value",
+  cwd = "value", clearenv = "value", argv = "value", log = "value", new_session = "value",
 }
 for _, module in ipairs { privileges, namespaces, rootfs } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
@@ -130,6 +130,11 @@ local function validate_identity(t, r, has)
   for _, key in ipairs { "uid_map", "gid_map" } do
     if t[key] ~= nil then r[key] = check_id_map(t[key], key); needs(has, "user", key) end
   end
+  r.unprivileged = check.boolean(t, "unprivileged")
+  if r.unprivileged then
+    needs(has, "user", "unprivileged")
+    if r.uid_map or r.gid_map then invalid("'unprivileged' chooses the id maps: leave out uid_map and gid_map") end
+  end
   if t.setgroups ~= nil then
     if t.setgroups ~= "deny" and t.setgroups ~= "allow" then
       invalid("'setgroups' must be \"deny\" or \"allow\", got %s", tostring(t.setgroups))
@@ -143,6 +148,7 @@ local function validate_command(t, r)
   if t.cwd ~= nil then r.cwd = check.absolute(t.cwd, "cwd") end
   if t.env ~= nil then r.env = check_env(t.env) end
   r.clearenv = check.boolean(t, "clearenv")
+  r.new_session = check.boolean(t, "new_session")
   if t.argv ~= nil then r.argv = check_argv(t.argv, "argv") end
   if t.log ~= nil and t.log ~= "debug" and t.log ~= "off" then
     invalid("'log' must be \"debug\" or \"off\", got %s", tostring(t.log))
@@ -217,10 +223,6 @@ local function has_namespace(r, name)
 end
 M.has_namespace = has_namespace
 
-local function default_map(id)
-  return { { inside = 0, outside = id, count = 1 } }
-end
-
 -- The environment of the command: nil to inherit ours unchanged.
 local function command_env(r)
   if not r.env and not r.clearenv then return nil end
@@ -251,13 +253,13 @@ function M.compile(r)
   local steps = {}
   local function add(step) steps[#steps + 1] = step end
   local plan = { setgroups = r.setgroups, steps = steps, env = command_env(r), init = r.init,
-    die_with_parent = r.die_with_parent }
+    die_with_parent = r.die_with_parent, new_session = r.new_session }
   local ok, message, errno = namespaces.compile(r, plan, add)
   if not ok then return nil, message, errno end
   if has_namespace(r, "user") then
-    local _, _, euid, egid = core.ids()
-    plan.uid_map = map_text(r.uid_map or default_map(euid))
-    plan.gid_map = map_text(r.gid_map or default_map(egid))
+    local uid_map, gid_map = privileges.id_maps(r)
+    plan.uid_map, plan.gid_map = map_text(uid_map), map_text(gid_map)
+    privileges.namespace_root_step(r, add)
   end
   if has_namespace(r, "mount") then
     -- Nothing mounted inside may propagate back to the host.

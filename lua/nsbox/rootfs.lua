@@ -22,6 +22,15 @@ M.KEYS = {
 
 local PROPAGATION = check.set_of { "private", "slave", "shared" }
 
+-- A recipe fragment: the kernel's interfaces read-only and its secrets
+-- masked, the paths OCI runtimes protect by default (crun's readonlyPaths
+-- and maskedPaths, plus /sys); missing ones are skipped.
+M.PROTECT_KERNEL = {
+  readonly = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/sys" },
+  masked = { "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap" },
+}
+
 local needs = check.needs
 
 -- The namespace a sysctl belongs to, or nil: the others are the host's,
@@ -129,6 +138,21 @@ function M.validate(t, r, has)
     if t[key] ~= nil then r[key] = path_list(t[key], key); needs(has, "mount", key) end
   end
   if t.sysctl ~= nil then r.sysctl = validate_sysctl(t.sysctl, r, has) end
+end
+
+-- Whether the recipe makes anything read-only or masked: what CAP_SYS_ADMIN
+-- could undo with a remount or an unmount.
+function M.protects(r)
+  if r.rootfs_readonly or r.readonly or r.masked then return true end
+  for _, m in ipairs(r.mounts) do
+    if m.readonly or m.type == "remount_ro" or m.type == "sysfs" then return true end
+    for _, word in ipairs(m.options or {}) do
+      for option in word:gmatch("[^,]+") do
+        if option == "ro" then return true end
+      end
+    end
+  end
+  return false
 end
 
 -- ---- compilation ----
