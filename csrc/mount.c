@@ -22,8 +22,17 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
 #define NSBOX_MOUNT_ATTR_RDONLY 0x1ULL
 #define NSBOX_MOUNT_ATTR_NODEV 0x4ULL
+#define NSBOX_OPEN_TREE_CLONE 1U
+#define NSBOX_MOVE_MOUNT_F_EMPTY_PATH 0x4U
+#define NSBOX_MOVE_MOUNT_T_EMPTY_PATH 0x40U
 
 /* The kernel's struct mount_attr; <linux/mount.h> clashes with <sys/mount.h> on older glibc. */
 struct nsbox_mount_attr {
@@ -172,11 +181,30 @@ static int l_umount(lua_State *L)
 	return nsbox_result(L, umount2(target, flags), lua_tostring(L, -1));
 }
 
+/*
+ * core.same_file(a, b) -> true|false | nil, message, errno: whether two
+ * paths name one file (device and inode), e.g. a rootfs that is the host's /.
+ */
+static int l_same_file(lua_State *L)
+{
+	const char *a = luaL_checkstring(L, 1);
+	const char *b = luaL_checkstring(L, 2);
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0)
+		return nsbox_fail(L, a);
+	if (stat(b, &sb) < 0)
+		return nsbox_fail(L, b);
+	lua_pushboolean(L, sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+	return 1;
+}
+
 void mount_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"mount", l_mount},
 		{"umount", l_umount},
+		{"same_file", l_same_file},
 		{NULL, NULL},
 	};
 
@@ -185,62 +213,141 @@ void mount_open(lua_State *L)
 
 /* ---- child side: async-signal-safe from here on ---- */
 
-int mount_run_step(const struct step *step)
+/* "/proc/self/fd/N" into buf. */
+static void fd_path(char buf[32], int fd)
 {
-	if (rootfs_prepare_target(step, step->create) < 0)
-		return -1;
-	return mount(step->source, step->target, step->fstype, step->flags, step->data);
+	static const char prefix[] = "/proc/self/fd/";
+	char digits[12];
+	size_t n = 0;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	for (size_t i = 0; i < n; i++)
+		buf[sizeof(prefix) - 1 + i] = digits[n - 1 - i];
+	buf[sizeof(prefix) - 1 + n] = '\0';
 }
 
 /*
- * A remount adding flags to a bind. It must repeat the flags the mount
- * already has: inside a user namespace the kernel refuses to clear locked
- * ones (nosuid, nodev, noexec, atime).
+ * mount(2) onto what fd is: a directory by way of the working directory
+ * (which needs no /proc), anything else through /proc/self/fd. The working
+ * directory is put back.
  */
-static int remount_adding(const char *target, unsigned long flags)
+int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
 {
-	const unsigned long kept = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
-	struct statfs st;
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char path[32];
+	int rc;
 
-	if (statfs(target, &st) < 0)
+	if (cwd < 0)
 		return -1;
-	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
+	if (fchdir(fd) == 0) {
+		rc = mount(source, ".", fstype, flags, data);
+	} else {
+		fd_path(path, fd);
+		rc = mount(source, path, fstype, flags, data);
+	}
+	if (fchdir(cwd) < 0)
+		rc = -1;
+	return close_keeping_errno(cwd, rc);
 }
 
-int mount_remount_readonly(const char *target)
+/* Attach a detached tree (open_tree's clone) onto the target fd. */
+static int attach(int tree, int target)
 {
-	return remount_adding(target, MS_RDONLY);
+	return (int)syscall(SYS_move_mount, tree, "", target, "", NSBOX_MOVE_MOUNT_F_EMPTY_PATH |
+			    NSBOX_MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* A bind of source (not its submounts) onto the target fd. */
+int mount_bind_onto(const char *source, int target)
+{
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, NSBOX_OPEN_TREE_CLONE | O_CLOEXEC);
+
+	return tree < 0 ? -1 : close_keeping_errno(tree, attach(tree, target));
+}
+
+static int set_attributes(int fd, uint64_t attrs, bool recursive)
+{
+	struct nsbox_mount_attr attr = {.attr_set = attrs};
+
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+			    sizeof(attr));
+}
+
+/* The mount at fd (not its submounts) read-only; flags the kernel locked stay as they are. */
+int mount_set_readonly(int fd)
+{
+	return set_attributes(fd, NSBOX_MOUNT_ATTR_RDONLY, false);
+}
+
+int mount_run_step(const struct step *step, struct owned_mounts *owned)
+{
+	int fd = rootfs_open_target(step, owned, step->create);
+	int rc, top;
+
+	if (fd < 0)
+		return -1;
+	rc = mount_on(fd, step->source, step->fstype, step->flags, step->data);
+	close_keeping_errno(fd, 0);
+	if (rc < 0 || !step->owned)
+		return rc;
+	top = rootfs_open_target(step, owned, CREATE_NONE); /* the new mount, now on top */
+	return top < 0 ? -1 : close_keeping_errno(top, rootfs_own(top, owned));
 }
 
 /*
- * Attributes of the bind: a single mount is remounted; a recursive bind gets
- * them on every submount at once, with no fallback that would leave one
- * writable or with devices.
+ * The tree a bind attaches, detached: a clone of the source, or for a bind
+ * without one (readonly paths) of the target itself, found inside the root.
  */
-static int set_bind_attributes(const struct step *step)
+static int clone_tree(const struct step *step, const struct owned_mounts *owned)
 {
-	unsigned long flags = (step->readonly ? MS_RDONLY : 0) | (step->flags & MS_NODEV);
-	struct nsbox_mount_attr attr = {
-		.attr_set = (step->readonly ? NSBOX_MOUNT_ATTR_RDONLY : 0) |
-			    ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0),
-	};
+	unsigned int flags = NSBOX_OPEN_TREE_CLONE | O_CLOEXEC | (step->recursive ? AT_RECURSIVE : 0);
+	int fd, tree;
 
-	if (flags == 0)
-		return 0;
-	if (!step->recursive)
-		return remount_adding(step->target, flags);
-	return (int)syscall(SYS_mount_setattr, AT_FDCWD, step->target, AT_RECURSIVE, &attr, sizeof(attr));
+	if (step->source)
+		return (int)syscall(SYS_open_tree, AT_FDCWD, step->source, flags);
+	fd = rootfs_open_target(step, owned, CREATE_NONE);
+	if (fd < 0)
+		return -1;
+	tree = (int)syscall(SYS_open_tree, fd, "", flags | AT_EMPTY_PATH);
+	return close_keeping_errno(fd, tree);
 }
 
-int mount_run_bind(const struct step *step)
+/* A missing mount point is made like the source: a directory or an empty file. */
+static enum step_create like_tree(const struct step *step, int tree)
 {
 	struct stat st;
 
-	if (step->optional && stat(step->source, &st) < 0 && errno == ENOENT)
-		return 0;
-	if (rootfs_prepare_target(step, step->create) < 0)
-		return -1;
-	if (mount(step->source, step->target, NULL, MS_BIND | (step->recursive ? MS_REC : 0), NULL) < 0)
-		return -1;
-	return set_bind_attributes(step);
+	if (step->create != CREATE_LIKE_SOURCE)
+		return step->create;
+	if (fstat(tree, &st) < 0)
+		return CREATE_DIR; /* the target's creation fails the same way, with its own errno */
+	return S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE;
+}
+
+/*
+ * A bind: the source's tree cloned, made read-only or nodev (all of it when
+ * recursive) before it is ever visible, then attached onto the target.
+ */
+int mount_run_bind(const struct step *step, struct owned_mounts *owned)
+{
+	uint64_t attrs = (step->readonly ? NSBOX_MOUNT_ATTR_RDONLY : 0) |
+			 ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0);
+	int tree = clone_tree(step, owned);
+	int target, rc;
+
+	if (tree < 0)
+		return step->optional && errno == ENOENT ? 0 : -1;
+	if (attrs && set_attributes(tree, attrs, step->recursive) < 0)
+		return close_keeping_errno(tree, -1);
+	target = rootfs_open_target(step, owned, like_tree(step, tree));
+	if (target < 0)
+		return close_keeping_errno(tree, -1);
+	rc = attach(tree, target);
+	close_keeping_errno(target, 0);
+	if (rc == 0 && step->owned)
+		rc = rootfs_own(tree, owned);
+	return close_keeping_errno(tree, rc);
 }
