@@ -22,17 +22,8 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
-#ifndef SYS_open_tree
-#define SYS_open_tree 428
-#endif
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
-#endif
 #define NSBOX_MOUNT_ATTR_RDONLY 0x1ULL
 #define NSBOX_MOUNT_ATTR_NODEV 0x4ULL
-#define NSBOX_OPEN_TREE_CLONE 1U
-#define NSBOX_MOVE_MOUNT_F_EMPTY_PATH 0x4U
-#define NSBOX_MOVE_MOUNT_T_EMPTY_PATH 0x40U
 
 /* The kernel's struct mount_attr; <linux/mount.h> clashes with <sys/mount.h> on older glibc. */
 struct nsbox_mount_attr {
@@ -231,123 +222,126 @@ static void fd_path(char buf[32], int fd)
 
 /*
  * mount(2) onto what fd is: a directory by way of the working directory
- * (which needs no /proc), anything else through /proc/self/fd. The working
- * directory is put back.
+ * (which needs no /proc), anything else through /proc/self/fd; the working
+ * directory is put back. With onto_itself, fd is the source too (a bind).
  */
-int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
+static int mount_fd(int fd, const char *source, bool onto_itself, const char *fstype, unsigned long flags,
+		    const void *data)
 {
 	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char path[32];
+	const char *where = path;
 	int rc;
 
 	if (cwd < 0)
 		return -1;
-	if (fchdir(fd) == 0) {
-		rc = mount(source, ".", fstype, flags, data);
-	} else {
+	if (fchdir(fd) == 0)
+		where = ".";
+	else
 		fd_path(path, fd);
-		rc = mount(source, path, fstype, flags, data);
-	}
+	rc = mount(onto_itself ? where : source, where, fstype, flags, data);
 	if (fchdir(cwd) < 0)
 		rc = -1;
 	return close_keeping_errno(cwd, rc);
 }
 
-/* Attach a detached tree (open_tree's clone) onto the target fd. */
-static int attach(int tree, int target)
+int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
 {
-	return (int)syscall(SYS_move_mount, tree, "", target, "", NSBOX_MOVE_MOUNT_F_EMPTY_PATH |
-			    NSBOX_MOVE_MOUNT_T_EMPTY_PATH);
+	return mount_fd(fd, source, false, fstype, flags, data);
 }
 
-/* A bind of source (not its submounts) onto the target fd. */
-int mount_bind_onto(const char *source, int target)
+/*
+ * A remount of the mount at fd adding flags. It must repeat the flags the
+ * mount already has: inside a user namespace the kernel refuses to clear
+ * locked ones (nosuid, nodev, noexec, atime).
+ */
+static int remount_adding(int fd, unsigned long flags)
 {
-	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, NSBOX_OPEN_TREE_CLONE | O_CLOEXEC);
+	const unsigned long kept = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
+	struct statfs st;
 
-	return tree < 0 ? -1 : close_keeping_errno(tree, attach(tree, target));
+	if (fstatfs(fd, &st) < 0)
+		return -1;
+	return mount_on(fd, NULL, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
 }
 
-static int set_attributes(int fd, uint64_t attrs, bool recursive)
-{
-	struct nsbox_mount_attr attr = {.attr_set = attrs};
-
-	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
-			    sizeof(attr));
-}
-
-/* The mount at fd (not its submounts) read-only; flags the kernel locked stay as they are. */
 int mount_set_readonly(int fd)
 {
-	return set_attributes(fd, NSBOX_MOUNT_ATTR_RDONLY, false);
+	return remount_adding(fd, MS_RDONLY);
+}
+
+/*
+ * Attributes of the bind at fd: a single mount is remounted; a recursive
+ * bind gets them on every submount at once, with no fallback that would
+ * leave one writable or with devices.
+ */
+static int set_bind_attributes(const struct step *step, int fd)
+{
+	unsigned long flags = (step->readonly ? MS_RDONLY : 0) | (step->flags & MS_NODEV);
+	struct nsbox_mount_attr attr = {
+		.attr_set = (step->readonly ? NSBOX_MOUNT_ATTR_RDONLY : 0) |
+			    ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0),
+	};
+
+	if (flags == 0)
+		return 0;
+	if (!step->recursive)
+		return remount_adding(fd, flags);
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+}
+
+/* What the step's target fd now shows, after a mount on it: the new mount. */
+static int finish_mount(const struct step *step, struct owned_mounts *owned, bool bind)
+{
+	int top = rootfs_open_target(step, owned, CREATE_NONE);
+	int rc;
+
+	if (top < 0)
+		return -1;
+	rc = bind ? set_bind_attributes(step, top) : 0;
+	if (rc == 0 && step->owned)
+		rc = rootfs_own(top, owned);
+	return close_keeping_errno(top, rc);
 }
 
 int mount_run_step(const struct step *step, struct owned_mounts *owned)
 {
 	int fd = rootfs_open_target(step, owned, step->create);
-	int rc, top;
+	int rc;
 
 	if (fd < 0)
 		return -1;
-	rc = mount_on(fd, step->source, step->fstype, step->flags, step->data);
-	close_keeping_errno(fd, 0);
-	if (rc < 0 || !step->owned)
-		return rc;
-	top = rootfs_open_target(step, owned, CREATE_NONE); /* the new mount, now on top */
-	return top < 0 ? -1 : close_keeping_errno(top, rootfs_own(top, owned));
-}
-
-/*
- * The tree a bind attaches, detached: a clone of the source, or for a bind
- * without one (readonly paths) of the target itself, found inside the root.
- */
-static int clone_tree(const struct step *step, const struct owned_mounts *owned)
-{
-	unsigned int flags = NSBOX_OPEN_TREE_CLONE | O_CLOEXEC | (step->recursive ? AT_RECURSIVE : 0);
-	int fd, tree;
-
-	if (step->source)
-		return (int)syscall(SYS_open_tree, AT_FDCWD, step->source, flags);
-	fd = rootfs_open_target(step, owned, CREATE_NONE);
-	if (fd < 0)
-		return -1;
-	tree = (int)syscall(SYS_open_tree, fd, "", flags | AT_EMPTY_PATH);
-	return close_keeping_errno(fd, tree);
+	rc = close_keeping_errno(fd, mount_on(fd, step->source, step->fstype, step->flags, step->data));
+	return rc < 0 || !step->owned ? rc : finish_mount(step, owned, false);
 }
 
 /* A missing mount point is made like the source: a directory or an empty file. */
-static enum step_create like_tree(const struct step *step, int tree)
+static enum step_create like_source(const struct step *step)
 {
 	struct stat st;
 
 	if (step->create != CREATE_LIKE_SOURCE)
 		return step->create;
-	if (fstat(tree, &st) < 0)
-		return CREATE_DIR; /* the target's creation fails the same way, with its own errno */
+	if (stat(step->source, &st) < 0)
+		return CREATE_DIR; /* the bind fails the same way, with its own errno */
 	return S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE;
 }
 
 /*
- * A bind: the source's tree cloned, made read-only or nodev (all of it when
- * recursive) before it is ever visible, then attached onto the target.
+ * A bind of the source onto the target; without a source (readonly paths)
+ * of the target onto itself, as found inside the root.
  */
 int mount_run_bind(const struct step *step, struct owned_mounts *owned)
 {
-	uint64_t attrs = (step->readonly ? NSBOX_MOUNT_ATTR_RDONLY : 0) |
-			 ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0);
-	int tree = clone_tree(step, owned);
-	int target, rc;
+	unsigned long flags = MS_BIND | (step->recursive ? MS_REC : 0);
+	struct stat st;
+	int fd, rc;
 
-	if (tree < 0)
-		return step->optional && errno == ENOENT ? 0 : -1;
-	if (attrs && set_attributes(tree, attrs, step->recursive) < 0)
-		return close_keeping_errno(tree, -1);
-	target = rootfs_open_target(step, owned, like_tree(step, tree));
-	if (target < 0)
-		return close_keeping_errno(tree, -1);
-	rc = attach(tree, target);
-	close_keeping_errno(target, 0);
-	if (rc == 0 && step->owned)
-		rc = rootfs_own(tree, owned);
-	return close_keeping_errno(tree, rc);
+	if (step->optional && step->source && stat(step->source, &st) < 0 && errno == ENOENT)
+		return 0;
+	fd = rootfs_open_target(step, owned, step->source ? like_source(step) : CREATE_NONE);
+	if (fd < 0)
+		return step->optional && !step->source && errno == ENOENT ? 0 : -1;
+	rc = close_keeping_errno(fd, mount_fd(fd, step->source, step->source == NULL, NULL, flags, NULL));
+	return rc < 0 ? -1 : finish_mount(step, owned, true);
 }

@@ -146,7 +146,6 @@ void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char *
 int mount_run_step(const struct step *step, struct owned_mounts *owned);
 int mount_run_bind(const struct step *step, struct owned_mounts *owned);
 int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data);
-int mount_bind_onto(const char *source, int target);
 int mount_set_readonly(int fd);
 
 /* rootfs.c: parent side reads a step's create field and words its errors; child side is async-signal-safe */

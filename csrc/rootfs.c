@@ -98,10 +98,15 @@ static int open_in_root(int rootfd, const struct step *step, size_t end, int fla
 {
 	struct nsbox_open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = NSBOX_RESOLVE_IN_ROOT};
 	char path[PATH_MAX];
+	int fd;
 
 	if (copy_path(path, step->target + step->root_len, end - step->root_len) < 0)
 		return -1;
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	/* Without openat2 (before Linux 5.6, or under valgrind) only "/" is a root plain lookup keeps to. */
+	if (fd < 0 && errno == ENOSYS && step->root_len == 0)
+		fd = openat(rootfd, path, flags | O_CLOEXEC);
+	return fd;
 }
 
 /* The id of the mount fd lies on (a unique one where the kernel has them). */
@@ -332,7 +337,7 @@ static int mask(const struct step *step, const struct owned_mounts *owned)
 	else if (S_ISDIR(st.st_mode))
 		rc = mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
 	else
-		rc = mount_bind_onto(step->source, fd);
+		rc = mount_on(fd, step->source, NULL, MS_BIND, NULL);
 	return close_keeping_errno(fd, rc);
 }
 
