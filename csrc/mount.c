@@ -283,14 +283,17 @@ static int set_bind_attributes(const struct step *step, int fd)
 			    ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0),
 	};
 
-	if (flags == 0)
-		return 0;
 	if (!step->recursive)
 		return remount_adding(fd, flags);
 	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
 }
 
-/* What the step's target fd now shows, after a mount on it: the new mount. */
+static bool has_bind_attributes(const struct step *step)
+{
+	return step->readonly || (step->flags & MS_NODEV);
+}
+
+/* The new mount, found again at the target: its attributes, and whether the sandbox owns it. */
 static int finish_mount(const struct step *step, struct owned_mounts *owned, bool bind)
 {
 	int top = rootfs_open_target(step, owned, CREATE_NONE);
@@ -298,7 +301,7 @@ static int finish_mount(const struct step *step, struct owned_mounts *owned, boo
 
 	if (top < 0)
 		return -1;
-	rc = bind ? set_bind_attributes(step, top) : 0;
+	rc = bind && has_bind_attributes(step) ? set_bind_attributes(step, top) : 0;
 	if (rc == 0 && step->owned)
 		rc = rootfs_own(top, owned);
 	return close_keeping_errno(top, rc);
@@ -343,5 +346,5 @@ int mount_run_bind(const struct step *step, struct owned_mounts *owned)
 	if (fd < 0)
 		return step->optional && !step->source && errno == ENOENT ? 0 : -1;
 	rc = close_keeping_errno(fd, mount_fd(fd, step->source, step->source == NULL, NULL, flags, NULL));
-	return rc < 0 ? -1 : finish_mount(step, owned, true);
+	return rc < 0 || !(step->owned || has_bind_attributes(step)) ? rc : finish_mount(step, owned, true);
 }

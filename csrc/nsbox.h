@@ -55,7 +55,7 @@ struct caps_plan;
 struct step {
 	enum step_op op;
 	const char *desc;   /* "mount tmpfs on /tmp": names the step in errors */
-	const char *source; /* hostname, domain name, mount or bind source */
+	const char *source; /* hostname, domain name, mount or bind source (a bind without: the target itself) */
 	const char *target; /* mount point, directory */
 	const char *fstype;
 	const char *data;

@@ -1,8 +1,10 @@
 /*
- * The rootfs: creating mount points, directories, files and symlinks inside
- * a tree the recipe trusts, masking paths, sysctls, and switching the root.
- * Everything below the parent-side reader runs in the child: raw syscalls,
- * fixed buffers, no allocation.
+ * The rootfs: resolving every target inside the new root (openat2
+ * RESOLVE_IN_ROOT, so an absolute symlink in it stays in it), creating
+ * mount points, directories, files and symlinks only on mounts the sandbox
+ * made (compared by mount id), masking paths, sysctls, and switching the
+ * root. Everything below the parent-side functions runs in the child: raw
+ * syscalls, fixed buffers, no allocation.
  */
 #define _GNU_SOURCE
 #include <errno.h>

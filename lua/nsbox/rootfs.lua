@@ -3,10 +3,13 @@
 -- Validated here; compiled into the steps between the namespaces' set-up and
 -- the privileges.
 --
--- The host's files never change: with a rootfs, whatever is created (mount
--- points, directories, files, symlinks) is created inside it, walking it
--- without following symlinks; without one, only inside a tmpfs or dev the
--- recipe mounted itself.
+-- Every target under a rootfs is resolved inside it, its symlinks too, as
+-- the command will see it. The host's files never change: what is created
+-- (mount points, directories, files, symlinks) is created along real
+-- directories only, and the child checks that each lands on a mount the
+-- sandbox made: the rootfs's own bind, or a tmpfs or dev of the recipe's
+-- (without a rootfs, validation already requires one above the target).
+-- A rootfs that is the host's / is refused.
 
 local check = require "nsbox.check"
 local core = require "nsbox.core"
