@@ -54,8 +54,8 @@ const char *rootfs_error_text(const struct step *step, int err)
 		       step->op == STEP_SYMLINK;
 
 	if (err == EXDEV && creates)
-		return "it would be created on a mount the sandbox does not own (only its rootfs and the tmpfs "
-		       "and dev mounts of its recipe are its own); the host's files never change";
+		return "it would land on a mount the sandbox does not own (only its rootfs and the tmpfs and dev "
+		       "mounts of its recipe are its own); the host's files never change";
 	return strerror(err);
 }
 
@@ -293,7 +293,11 @@ static int make_dir(const struct step *step, const struct owned_mounts *owned)
 	return fd < 0 ? -1 : close_keeping_errno(fd, 0);
 }
 
-/* The content is the parent's copy of the string, in step->source. Rewriting a file is creating too. */
+/*
+ * The content is the parent's copy of the string, in step->source. An
+ * existing file is rewritten only if it lies on an owned mount too: it may
+ * be a bind of a host file.
+ */
 static int write_file(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
@@ -303,11 +307,12 @@ static int write_file(const struct step *step, const struct owned_mounts *owned)
 	if (dirfd < 0)
 		return -1;
 	fd = check_owned(dirfd, owned) < 0 ? -1
-		: openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, step->mode);
+		: openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, step->mode);
 	close_keeping_errno(dirfd, 0);
 	if (fd < 0)
 		return -1;
-	rc = fchmod(fd, step->mode) < 0 ? -1 : write_all(fd, step->source);
+	rc = check_owned(fd, owned) < 0 || ftruncate(fd, 0) < 0 || fchmod(fd, step->mode) < 0 ? -1
+		: write_all(fd, step->source);
 	return close_keeping_errno(fd, rc);
 }
 

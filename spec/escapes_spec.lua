@@ -40,7 +40,7 @@ local function write(path, text, mode)
 end
 
 local function listing(dir)
-  return (H.sh("ls -la " .. H.quote(dir) .. " | tail -n +2"))
+  return (H.sh("ls -lA --full-time " .. H.quote(dir)))
 end
 
 for _, nobody in ipairs { false, true } do
@@ -96,6 +96,7 @@ for _, nobody in ipairs { false, true } do
     before_each(function()
       if not H.root then return end
       host = host_dir()
+      write(host .. "/victim", "original\n", "666")
       rootfs = B.rootfs { "bin", "host" }
     end)
     after_each(function()
@@ -103,7 +104,7 @@ for _, nobody in ipairs { false, true } do
       if rootfs then B.remove(rootfs) end
     end)
 
-    local REFUSED = "it would be created on a mount the sandbox does not own %(only its rootfs and the tmpfs "
+    local REFUSED = "it would land on a mount the sandbox does not own %(only its rootfs and the tmpfs "
       .. "and dev mounts of its recipe are its own%); the host's files never change$"
     local cases = {
       { "a file under a tmpfs, / bound below it", '{ mounts = { { type = "tmpfs", target = "/mnt" }, '
@@ -121,12 +122,18 @@ for _, nobody in ipairs { false, true } do
         .. '{ type = "bind", source = "/", target = "/host" }, '
         .. '{ type = "tmpfs", target = "/host" .. HOST .. "/escaped" } } }',
         "^nsbox: mount tmpfs on /host/tmp/nsbox%-host%.%w+/escaped %(step %d+%): " },
+      { "a file rewritten where a host file is bound in a tmpfs", '{ mounts = { { type = "tmpfs", target = "/mnt" }, '
+        .. '{ type = "bind", source = HOST .. "/victim", target = "/mnt/f" }, '
+        .. '{ type = "file", target = "/mnt/f", content = "changed" } } }',
+        "^nsbox: write file /mnt/f %(step %d+%): " },
     }
     for _, case in ipairs(cases) do
       H.root_it("is refused: " .. case[1], function()
+        local before = listing(host)
         local out = attempt(nobody, case[2], "echo started", { rootfs = rootfs, host = host })
         assert.matches(case[3] .. REFUSED, out)
-        assert.equal("", listing(host):gsub("[^\n]* %.%.?\n", ""))
+        assert.equal(before, listing(host))
+        assert.equal("original\n", H.slurp(host .. "/victim"))
       end)
     end
   end)
