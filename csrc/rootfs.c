@@ -12,7 +12,9 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,6 +55,9 @@ const char *rootfs_error_text(const struct step *step, int err)
 	bool creates = step->create != CREATE_NONE || step->op == STEP_MKDIR || step->op == STEP_WRITE_FILE ||
 		       step->op == STEP_SYMLINK;
 
+	if (err == EXDEV && step->op == STEP_SYSCTL)
+		return "the path is not on a proc filesystem (something is mounted over it); the host's files never "
+		       "change";
 	if (err == EXDEV && creates)
 		return "it would land on a mount the sandbox does not own (only its rootfs and the tmpfs and dev "
 		       "mounts of its recipe are its own); the host's files never change";
@@ -348,11 +353,12 @@ static int mask(const struct step *step, const struct owned_mounts *owned)
 	return close_keeping_errno(fd, rc);
 }
 
-/* A sysctl: its file under the sandbox's /proc, found inside the root. */
+/* A sysctl: its file under the sandbox's /proc, found inside the root, and no file bound over it. */
 static int write_sysctl(const struct step *step)
 {
 	int rootfd = open_root(step);
-	int fd;
+	struct statfs st;
+	int fd, rc;
 
 	if (rootfd < 0)
 		return -1;
@@ -360,7 +366,12 @@ static int write_sysctl(const struct step *step)
 	close_keeping_errno(rootfd, 0);
 	if (fd < 0)
 		return -1;
-	return close_keeping_errno(fd, write_all(fd, step->source));
+	rc = fstatfs(fd, &st);
+	if (rc == 0 && st.f_type != PROC_SUPER_MAGIC) {
+		errno = EXDEV;
+		rc = -1;
+	}
+	return close_keeping_errno(fd, rc < 0 ? -1 : write_all(fd, step->source));
 }
 
 static int remount_readonly(const struct step *step, const struct owned_mounts *owned)

@@ -127,6 +127,17 @@ for _, nobody in ipairs { false, true } do
         .. '{ type = "file", target = "/mnt/f", content = "changed" } } }',
         "^nsbox: write file /mnt/f %(step %d+%): " },
     }
+    H.root_it("is refused: a sysctl written into a host file bound over /proc/sys", function()
+      local before = listing(host)
+      local out = attempt(nobody, '{ namespaces = { "ipc" }, sysctl = { ["kernel.shmmni"] = "77" }, mounts = { '
+        .. '{ type = "proc", target = "/proc" }, '
+        .. '{ type = "bind", source = HOST .. "/victim", target = "/proc/sys/kernel/shmmni" } } }',
+        "echo started", { host = host })
+      assert.matches("^nsbox: set sysctl kernel.shmmni to 77 %(step %d+%): the path is not on a proc filesystem", out)
+      assert.equal(before, listing(host))
+      assert.equal("original\n", H.slurp(host .. "/victim"))
+    end)
+
     for _, case in ipairs(cases) do
       H.root_it("is refused: " .. case[1], function()
         local before = listing(host)
