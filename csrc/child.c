@@ -83,7 +83,7 @@ static int die_with_parent(int report_fd)
 
 static int fork_supervised(const struct child_args *args);
 
-static int run_step(const struct step *step, const struct child_args *args)
+static int run_step(const struct step *step, const struct child_args *args, struct owned_mounts *owned)
 {
 	switch (step->op) {
 	case STEP_HOSTNAME:
@@ -91,9 +91,9 @@ static int run_step(const struct step *step, const struct child_args *args)
 	case STEP_DOMAINNAME:
 		return setdomainname(step->source, strlen(step->source));
 	case STEP_MOUNT:
-		return mount_run_step(step);
+		return mount_run_step(step, owned);
 	case STEP_BIND:
-		return mount_run_bind(step);
+		return mount_run_bind(step, owned);
 	case STEP_LOOPBACK:
 		return net_loopback_up();
 	case STEP_CHDIR:
@@ -131,7 +131,7 @@ static int run_step(const struct step *step, const struct child_args *args)
 	case STEP_PIVOT_ROOT:
 	case STEP_CHROOT:
 	case STEP_REMOUNT_RO:
-		return rootfs_run_step(step);
+		return rootfs_run_step(step, owned);
 	}
 	errno = EINVAL;
 	return -1;
@@ -391,6 +391,7 @@ static void set_session(const struct child_args *args)
 _Noreturn void child_main(const struct child_args *args)
 {
 	const struct plan *plan = args->plan;
+	struct owned_mounts owned = {.n = 0};
 
 	/*
 	 * A CLONE_VM child shares errno (the parent thread's TLS) with the
@@ -409,7 +410,7 @@ _Noreturn void child_main(const struct child_args *args)
 		default_handled_signals();
 	set_session(args);
 	for (size_t i = 0; i < plan->nsteps; i++)
-		if (run_step(&plan->steps[i], args) < 0)
+		if (run_step(&plan->steps[i], args, &owned) < 0)
 			report_and_exit(args, i);
 	cloexec_inherited_fds();
 	if (plan->init)

@@ -172,11 +172,30 @@ static int l_umount(lua_State *L)
 	return nsbox_result(L, umount2(target, flags), lua_tostring(L, -1));
 }
 
+/*
+ * core.same_file(a, b) -> true|false | nil, message, errno: whether two
+ * paths name one file (device and inode), e.g. a rootfs that is the host's /.
+ */
+static int l_same_file(lua_State *L)
+{
+	const char *a = luaL_checkstring(L, 1);
+	const char *b = luaL_checkstring(L, 2);
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0)
+		return nsbox_fail(L, a);
+	if (stat(b, &sb) < 0)
+		return nsbox_fail(L, b);
+	lua_pushboolean(L, sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+	return 1;
+}
+
 void mount_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"mount", l_mount},
 		{"umount", l_umount},
+		{"same_file", l_same_file},
 		{NULL, NULL},
 	};
 
@@ -185,39 +204,78 @@ void mount_open(lua_State *L)
 
 /* ---- child side: async-signal-safe from here on ---- */
 
-int mount_run_step(const struct step *step)
+/* "/proc/self/fd/N" into buf. */
+static void fd_path(char buf[32], int fd)
 {
-	if (rootfs_prepare_target(step, step->create) < 0)
-		return -1;
-	return mount(step->source, step->target, step->fstype, step->flags, step->data);
+	static const char prefix[] = "/proc/self/fd/";
+	char digits[12];
+	size_t n = 0;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	for (size_t i = 0; i < n; i++)
+		buf[sizeof(prefix) - 1 + i] = digits[n - 1 - i];
+	buf[sizeof(prefix) - 1 + n] = '\0';
 }
 
 /*
- * A remount adding flags to a bind. It must repeat the flags the mount
- * already has: inside a user namespace the kernel refuses to clear locked
- * ones (nosuid, nodev, noexec, atime).
+ * mount(2) onto what fd is: a directory by way of the working directory
+ * (which needs no /proc), anything else through /proc/self/fd; the working
+ * directory is put back. With onto_itself, fd is the source too (a bind).
  */
-static int remount_adding(const char *target, unsigned long flags)
+static int mount_fd(int fd, const char *source, bool onto_itself, const char *fstype, unsigned long flags,
+		    const void *data)
+{
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char path[32];
+	const char *where = path;
+	int rc;
+
+	if (cwd < 0)
+		return -1;
+	if (fchdir(fd) == 0)
+		where = ".";
+	else
+		fd_path(path, fd);
+	rc = mount(onto_itself ? where : source, where, fstype, flags, data);
+	if (fchdir(cwd) < 0)
+		rc = -1;
+	return close_keeping_errno(cwd, rc);
+}
+
+int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
+{
+	return mount_fd(fd, source, false, fstype, flags, data);
+}
+
+/*
+ * A remount of the mount at fd adding flags. It must repeat the flags the
+ * mount already has: inside a user namespace the kernel refuses to clear
+ * locked ones (nosuid, nodev, noexec, atime).
+ */
+static int remount_adding(int fd, unsigned long flags)
 {
 	const unsigned long kept = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
 	struct statfs st;
 
-	if (statfs(target, &st) < 0)
+	if (fstatfs(fd, &st) < 0)
 		return -1;
-	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
+	return mount_on(fd, NULL, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
 }
 
-int mount_remount_readonly(const char *target)
+int mount_set_readonly(int fd)
 {
-	return remount_adding(target, MS_RDONLY);
+	return remount_adding(fd, MS_RDONLY);
 }
 
 /*
- * Attributes of the bind: a single mount is remounted; a recursive bind gets
- * them on every submount at once, with no fallback that would leave one
- * writable or with devices.
+ * Attributes of the bind at fd: a single mount is remounted; a recursive
+ * bind gets them on every submount at once, with no fallback that would
+ * leave one writable or with devices.
  */
-static int set_bind_attributes(const struct step *step)
+static int set_bind_attributes(const struct step *step, int fd)
 {
 	unsigned long flags = (step->readonly ? MS_RDONLY : 0) | (step->flags & MS_NODEV);
 	struct nsbox_mount_attr attr = {
@@ -225,22 +283,68 @@ static int set_bind_attributes(const struct step *step)
 			    ((step->flags & MS_NODEV) ? NSBOX_MOUNT_ATTR_NODEV : 0),
 	};
 
-	if (flags == 0)
-		return 0;
 	if (!step->recursive)
-		return remount_adding(step->target, flags);
-	return (int)syscall(SYS_mount_setattr, AT_FDCWD, step->target, AT_RECURSIVE, &attr, sizeof(attr));
+		return remount_adding(fd, flags);
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
 }
 
-int mount_run_bind(const struct step *step)
+static bool has_bind_attributes(const struct step *step)
+{
+	return step->readonly || (step->flags & MS_NODEV);
+}
+
+/* The new mount, found again at the target: its attributes, and whether the sandbox owns it. */
+static int finish_mount(const struct step *step, struct owned_mounts *owned, bool bind)
+{
+	int top = rootfs_open_target(step, owned, CREATE_NONE);
+	int rc;
+
+	if (top < 0)
+		return -1;
+	rc = bind && has_bind_attributes(step) ? set_bind_attributes(step, top) : 0;
+	if (rc == 0 && step->owned)
+		rc = rootfs_own(top, owned);
+	return close_keeping_errno(top, rc);
+}
+
+int mount_run_step(const struct step *step, struct owned_mounts *owned)
+{
+	int fd = rootfs_open_target(step, owned, step->create);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = close_keeping_errno(fd, mount_on(fd, step->source, step->fstype, step->flags, step->data));
+	return rc < 0 || !step->owned ? rc : finish_mount(step, owned, false);
+}
+
+/* A missing mount point is made like the source: a directory or an empty file. */
+static enum step_create like_source(const struct step *step)
 {
 	struct stat st;
 
-	if (step->optional && stat(step->source, &st) < 0 && errno == ENOENT)
+	if (step->create != CREATE_LIKE_SOURCE)
+		return step->create;
+	if (stat(step->source, &st) < 0)
+		return CREATE_DIR; /* the bind fails the same way, with its own errno */
+	return S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE;
+}
+
+/*
+ * A bind of the source onto the target; without a source (readonly paths)
+ * of the target onto itself, as found inside the root.
+ */
+int mount_run_bind(const struct step *step, struct owned_mounts *owned)
+{
+	unsigned long flags = MS_BIND | (step->recursive ? MS_REC : 0);
+	struct stat st;
+	int fd, rc;
+
+	if (step->optional && step->source && stat(step->source, &st) < 0 && errno == ENOENT)
 		return 0;
-	if (rootfs_prepare_target(step, step->create) < 0)
-		return -1;
-	if (mount(step->source, step->target, NULL, MS_BIND | (step->recursive ? MS_REC : 0), NULL) < 0)
-		return -1;
-	return set_bind_attributes(step);
+	fd = rootfs_open_target(step, owned, step->source ? like_source(step) : CREATE_NONE);
+	if (fd < 0)
+		return step->optional && !step->source && errno == ENOENT ? 0 : -1;
+	rc = close_keeping_errno(fd, mount_fd(fd, step->source, step->source == NULL, NULL, flags, NULL));
+	return rc < 0 || !(step->owned || has_bind_attributes(step)) ? rc : finish_mount(step, owned, true);
 }

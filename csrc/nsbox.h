@@ -56,7 +56,7 @@ struct caps_plan;
 struct step {
 	enum step_op op;
 	const char *desc;   /* "mount tmpfs on /tmp": names the step in errors */
-	const char *source; /* hostname, domain name, mount or bind source */
+	const char *source; /* hostname, domain name, mount or bind source (a bind without: the target itself) */
 	const char *target; /* mount point, directory */
 	const char *fstype;
 	const char *data;
@@ -77,10 +77,24 @@ struct step {
 	int nstypes;         /* join, unshare: CLONE_NEW* */
 	pid_t pid;           /* join: the process whose namespaces to enter, or 0 */
 	const void *stream;  /* join: a luaL_Stream holding a namespace fd, or NULL */
-	size_t base_len;     /* mounts, mkdir, write_file, symlink: target[0..base_len) is trusted, */
-	enum step_create {   /* the rest is created without following symlinks */
+	size_t root_len;     /* mounts, rootfs steps: target[root_len..] is resolved inside target[0..root_len) */
+	size_t base_len;     /* target[root_len..base_len) is resolved too (inside the root); the rest is */
+	enum step_create {   /* created without following symlinks */
 		CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_LIKE_SOURCE,
 	} create;
+	bool owned;          /* mount, bind: the sandbox's own mount (rootfs, tmpfs, dev): creating in it is allowed */
+};
+
+/* The most mounts a plan may own (its rootfs, tmpfs and dev mounts). */
+#define NSBOX_OWNED_MAX 128
+
+/*
+ * Child side, on the child's own stack: the mount ids of the mounts the
+ * plan made, the only ones where anything may be created.
+ */
+struct owned_mounts {
+	size_t n;
+	uint64_t ids[NSBOX_OWNED_MAX];
 };
 
 enum setgroups_policy {
@@ -133,15 +147,19 @@ _Noreturn void child_main(const struct child_args *args);
 void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char **data);
 
 /* mount.c: child side, async-signal-safe, return -1 with errno set */
-int mount_run_step(const struct step *step);
-int mount_run_bind(const struct step *step);
-int mount_remount_readonly(const char *target);
+int mount_run_step(const struct step *step, struct owned_mounts *owned);
+int mount_run_bind(const struct step *step, struct owned_mounts *owned);
+int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data);
+int mount_set_readonly(int fd);
 
-/* rootfs.c: parent side reads a step's create field; child side is async-signal-safe */
+/* rootfs.c: parent side reads a step's create field and words its errors; child side is async-signal-safe */
 enum step_create rootfs_read_create(lua_State *L, int idx);
-int rootfs_prepare_target(const struct step *step, enum step_create kind);
-int rootfs_run_step(const struct step *step);
+const char *rootfs_error_text(const struct step *step, int err);
+int rootfs_open_target(const struct step *step, const struct owned_mounts *owned, enum step_create kind);
+int rootfs_own(int fd, struct owned_mounts *owned);
+int rootfs_run_step(const struct step *step, struct owned_mounts *owned);
 int rootfs_write_path(const char *path, const char *text);
+int close_keeping_errno(int fd, int rc);
 
 /* caps.c: parent side leaves the owning userdata on the stack; child side is async-signal-safe */
 const struct caps_plan *caps_read_step(lua_State *L, int idx);

@@ -95,6 +95,21 @@ static rlim_t limit_field(lua_State *L, int idx, const char *key)
 	return value;
 }
 
+/* The root and base prefixes of the target: the child copies them, so they must lie within it. */
+static void read_target_lengths(lua_State *L, int idx, struct step *step)
+{
+	size_t len = step->target ? strlen(step->target) : 0;
+	lua_Integer root = lua_getfield(L, idx, "root_len") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+	lua_Integer base = lua_getfield(L, idx, "base_len") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+
+	lua_pop(L, 2);
+	if (root < 0 || base < root || (size_t)base > len)
+		luaL_error(L, "plan step '%s': root_len and base_len must satisfy 0 <= root_len <= base_len <= #target",
+			   step->desc);
+	step->root_len = (size_t)root;
+	step->base_len = (size_t)base;
+}
+
 static void read_mount_fields(lua_State *L, int idx, struct step *step, int anchors)
 {
 	step->source = opt_string_field(L, idx, "source", anchors);
@@ -104,8 +119,9 @@ static void read_mount_fields(lua_State *L, int idx, struct step *step, int anch
 	step->readonly = bool_field(L, idx, "readonly");
 	step->recursive = bool_field(L, idx, "recursive");
 	step->mode = (mode_t)(lua_getfield(L, idx, "mode") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0);
-	step->base_len = (size_t)(lua_getfield(L, idx, "base_len") == LUA_TNUMBER ? lua_tointeger(L, -1) : 0);
-	lua_pop(L, 2);
+	lua_pop(L, 1);
+	read_target_lengths(L, idx, step);
+	step->owned = bool_field(L, idx, "owned");
 	step->create = rootfs_read_create(L, idx);
 	lua_getfield(L, idx, "options");
 	mount_parse_flags(L, -1, &step->flags, &step->data);
@@ -218,7 +234,7 @@ static int l_plan(lua_State *L)
 {
 	static const char *const setgroups_names[] = {"auto", "deny", "allow", NULL};
 	struct plan *plan;
-	size_t nsteps;
+	size_t nsteps, owned = 0;
 	int anchors;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -253,8 +269,15 @@ static int l_plan(lua_State *L)
 	lua_pop(L, 1);
 	plan->nsteps = nsteps;
 	plan->supervised = plan->init;
-	for (size_t i = 0; i < nsteps; i++)
+	for (size_t i = 0; i < nsteps; i++) {
 		plan->supervised |= plan->steps[i].op == STEP_FORK;
+		owned += plan->steps[i].owned;
+	}
+	if (owned > NSBOX_OWNED_MAX) { /* the recipe's mistake: no position of nsbox's own in the message */
+		lua_pushfstring(L, "'mounts': at most %d tmpfs and dev mounts (the rootfs included), got %d",
+				NSBOX_OWNED_MAX, (int)owned);
+		lua_error(L);
+	}
 	lua_setiuservalue(L, -2, 1);
 	return 1;
 }

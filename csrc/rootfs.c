@@ -1,8 +1,10 @@
 /*
- * The rootfs: creating mount points, directories, files and symlinks inside
- * a tree the recipe trusts, masking paths, sysctls, and switching the root.
- * Everything below the parent-side reader runs in the child: raw syscalls,
- * fixed buffers, no allocation.
+ * The rootfs: resolving every target inside the new root (openat2
+ * RESOLVE_IN_ROOT, so an absolute symlink in it stays in it), creating
+ * mount points, directories, files and symlinks only on mounts the sandbox
+ * made (compared by mount id), masking paths, sysctls, and switching the
+ * root. Everything below the parent-side functions runs in the child: raw
+ * syscalls, fixed buffers, no allocation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,13 +12,30 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 
 #include "nsbox.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U
+#endif
+#define NSBOX_RESOLVE_IN_ROOT 0x10ULL
+
+/* The kernel's struct open_how. */
+struct nsbox_open_how {
+	uint64_t flags;   /* cppcheck-suppress unusedStructMember */
+	uint64_t mode;    /* cppcheck-suppress unusedStructMember */
+	uint64_t resolve; /* cppcheck-suppress unusedStructMember */
+};
 
 /* The step's "create" field: what to make at its target when missing. */
 enum step_create rootfs_read_create(lua_State *L, int idx)
@@ -30,9 +49,24 @@ enum step_create rootfs_read_create(lua_State *L, int idx)
 	return kind;
 }
 
+/* Creating on another mount (EXDEV from the child) is refused by design: say so in the recipe's words. */
+const char *rootfs_error_text(const struct step *step, int err)
+{
+	bool creates = step->create != CREATE_NONE || step->op == STEP_MKDIR || step->op == STEP_WRITE_FILE ||
+		       step->op == STEP_SYMLINK;
+
+	if (err == EXDEV && step->op == STEP_SYSCTL)
+		return "the path is not on a proc filesystem (something is mounted over it); the host's files never "
+		       "change";
+	if (err == EXDEV && creates)
+		return "it would land on a mount the sandbox does not own (only its rootfs and the tmpfs and dev "
+		       "mounts of its recipe are its own); the host's files never change";
+	return strerror(err);
+}
+
 /* ---- child side: async-signal-safe from here on ---- */
 
-static int close_keeping_errno(int fd, int rc)
+int close_keeping_errno(int fd, int rc)
 {
 	int err = errno;
 
@@ -41,18 +75,84 @@ static int close_keeping_errno(int fd, int rc)
 	return rc;
 }
 
-/* The base, target[0..base_len): a path the recipe gave, so symlinks in it are its own choice. */
-static int open_base(const struct step *step)
+/* text[0..len) as a C string in buf ("." when empty, for the *at calls). */
+static int copy_path(char buf[PATH_MAX], const char *text, size_t len)
 {
-	char base[PATH_MAX];
-
-	if (step->base_len >= sizeof(base)) {
+	if (len >= PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(base, step->target, step->base_len);
-	base[step->base_len] = '\0';
-	return open(step->base_len ? base : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	memcpy(buf, len ? text : ".", len ? len : 1);
+	buf[len ? len : 1] = '\0';
+	return 0;
+}
+
+/* The root the step's target is resolved in: target[0..root_len), or "/". */
+static int open_root(const struct step *step)
+{
+	char root[PATH_MAX];
+
+	if (copy_path(root, step->target, step->root_len) < 0)
+		return -1;
+	return open(step->root_len ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * target[root_len..end) opened inside the root: symlinks, absolute ones
+ * included, resolve as they will for the command, never onto the host.
+ */
+static int open_in_root(int rootfd, const struct step *step, size_t end, int flags)
+{
+	struct nsbox_open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = NSBOX_RESOLVE_IN_ROOT};
+	char path[PATH_MAX];
+	int fd;
+
+	if (copy_path(path, step->target + step->root_len, end - step->root_len) < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	/* Without openat2 (before Linux 5.6, or under valgrind) only "/" is a root plain lookup keeps to. */
+	if (fd < 0 && errno == ENOSYS && step->root_len == 0)
+		fd = openat(rootfd, path, flags | O_CLOEXEC);
+	return fd;
+}
+
+/* The id of the mount fd lies on (a unique one where the kernel has them). */
+static int mount_id(int fd, uint64_t *id)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &stx) < 0)
+		return -1;
+	if (!(stx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	*id = stx.stx_mnt_id;
+	return 0;
+}
+
+/* Remember the mount fd lies on as the sandbox's own. */
+int rootfs_own(int fd, struct owned_mounts *owned)
+{
+	if (owned->n == NSBOX_OWNED_MAX) {
+		errno = ENOSPC; /* the parent refuses such plans */
+		return -1;
+	}
+	return mount_id(fd, &owned->ids[owned->n++]);
+}
+
+/* Creating in dirfd is allowed only on a mount the sandbox made: EXDEV otherwise. */
+static int check_owned(int dirfd, const struct owned_mounts *owned)
+{
+	uint64_t id;
+
+	if (mount_id(dirfd, &id) < 0)
+		return -1;
+	for (size_t i = 0; i < owned->n; i++)
+		if (owned->ids[i] == id)
+			return 0;
+	errno = EXDEV;
+	return -1;
 }
 
 /* The next component of *rest into name: its length, 0 at the end, -1 when too long. */
@@ -84,32 +184,37 @@ static bool at_end(const char *rest)
 }
 
 /* The directory name under dirfd, made when missing (with exactly mode, whatever the umask). */
-static int open_dir(int dirfd, const char *name, mode_t mode)
+static int open_dir(int dirfd, const char *name, mode_t mode, const struct owned_mounts *owned)
 {
 	struct stat st;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT || mkdirat(dirfd, name, mode) < 0 || fchmodat(dirfd, name, mode, 0) < 0)
+		if (errno != ENOENT || check_owned(dirfd, owned) < 0 || mkdirat(dirfd, name, mode) < 0 ||
+		    fchmodat(dirfd, name, mode, 0) < 0)
 			return -1;
 	}
-	/* A symlink is refused (ENOTDIR): an absolute one would lead out onto the host's tree. */
+	/* A symlink is refused (ENOTDIR): what is created goes along real directories only. */
 	return openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /*
- * Descend from the base to the parent of the target's last component,
- * making missing directories on the way: its fd, with the last component
- * in name ("" when the target is the base itself).
+ * Descend from the base (resolved inside the root) to the parent of the
+ * target's last component, making missing directories on the way: its fd,
+ * with the last component in name ("" when the target is the base itself).
  */
-static int open_parent(const struct step *step, char name[NAME_MAX + 1])
+static int open_parent(const struct step *step, const struct owned_mounts *owned, char name[NAME_MAX + 1])
 {
 	const char *rest = step->target + step->base_len;
-	int dirfd = open_base(step);
-	int len = 0;
+	int rootfd = open_root(step);
+	int dirfd, len = 0;
 
+	if (rootfd < 0)
+		return -1;
+	dirfd = open_in_root(rootfd, step, step->base_len, O_PATH | O_DIRECTORY);
+	close_keeping_errno(rootfd, 0);
 	name[0] = '\0';
 	while (dirfd >= 0 && (len = next_name(&rest, name)) > 0 && !at_end(rest)) {
-		int next = open_dir(dirfd, name, 0755);
+		int next = open_dir(dirfd, name, 0755, owned);
 
 		close_keeping_errno(dirfd, 0);
 		dirfd = next;
@@ -119,37 +224,48 @@ static int open_parent(const struct step *step, char name[NAME_MAX + 1])
 	return dirfd;
 }
 
-static int create_leaf(int dirfd, const char *name, enum step_create kind)
+static int create_leaf(int dirfd, const char *name, enum step_create kind, const struct owned_mounts *owned)
 {
 	struct stat st;
 	int fd;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
+	if (errno != ENOENT || check_owned(dirfd, owned) < 0)
+		return -1;
 	if (kind == CREATE_DIR)
 		return mkdirat(dirfd, name, 0755);
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	return fd < 0 ? -1 : close_keeping_errno(fd, 0);
 }
 
-/* A missing mount point is made, a directory or an empty file (like the bind's source). */
-int rootfs_prepare_target(const struct step *step, enum step_create kind)
+/* A missing mount point is made, a directory or an empty file. */
+static int create_target(const struct step *step, const struct owned_mounts *owned, enum step_create kind)
 {
 	char name[NAME_MAX + 1];
-	struct stat st;
-	int dirfd;
+	int dirfd = open_parent(step, owned, name);
 
-	if (kind == CREATE_NONE)
-		return 0;
-	if (kind == CREATE_LIKE_SOURCE) {
-		if (stat(step->source, &st) < 0)
-			return -1;
-		kind = S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE;
-	}
-	dirfd = open_parent(step, name);
 	if (dirfd < 0)
 		return -1;
-	return close_keeping_errno(dirfd, name[0] ? create_leaf(dirfd, name, kind) : 0);
+	return close_keeping_errno(dirfd, name[0] ? create_leaf(dirfd, name, kind, owned) : 0);
+}
+
+/*
+ * The step's target as an O_PATH fd, resolved inside its root; when
+ * missing, made first if kind says what (CREATE_DIR or CREATE_FILE).
+ */
+int rootfs_open_target(const struct step *step, const struct owned_mounts *owned, enum step_create kind)
+{
+	size_t end = strlen(step->target);
+	int rootfd = open_root(step);
+	int fd;
+
+	if (rootfd < 0)
+		return -1;
+	fd = open_in_root(rootfd, step, end, O_PATH);
+	if (fd < 0 && errno == ENOENT && kind != CREATE_NONE && create_target(step, owned, kind) == 0)
+		fd = open_in_root(rootfd, step, end, O_PATH);
+	return close_keeping_errno(rootfd, fd);
 }
 
 static int write_all(int fd, const char *text)
@@ -169,56 +285,100 @@ static int write_all(int fd, const char *text)
 	return 0;
 }
 
-static int make_dir(const struct step *step)
+static int make_dir(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
-	int dirfd = open_parent(step, name);
+	int dirfd = open_parent(step, owned, name);
 	int fd;
 
 	if (dirfd < 0 || name[0] == '\0')
 		return dirfd < 0 ? -1 : close_keeping_errno(dirfd, 0);
-	fd = open_dir(dirfd, name, step->mode);
+	fd = open_dir(dirfd, name, step->mode, owned);
 	close_keeping_errno(dirfd, 0);
 	return fd < 0 ? -1 : close_keeping_errno(fd, 0);
 }
 
-/* The content is the parent's copy of the string, in step->source. */
-static int write_file(const struct step *step)
+/*
+ * The content is the parent's copy of the string, in step->source. An
+ * existing file is rewritten only if it lies on an owned mount too: it may
+ * be a bind of a host file.
+ */
+static int write_file(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
-	int dirfd = open_parent(step, name);
+	int dirfd = open_parent(step, owned, name);
 	int fd, rc;
 
 	if (dirfd < 0)
 		return -1;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, step->mode);
+	fd = check_owned(dirfd, owned) < 0 ? -1
+		: openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, step->mode);
 	close_keeping_errno(dirfd, 0);
 	if (fd < 0)
 		return -1;
-	rc = fchmod(fd, step->mode) < 0 ? -1 : write_all(fd, step->source);
+	rc = check_owned(fd, owned) < 0 || ftruncate(fd, 0) < 0 || fchmod(fd, step->mode) < 0 ? -1
+		: write_all(fd, step->source);
 	return close_keeping_errno(fd, rc);
 }
 
-static int make_symlink(const struct step *step)
+static int make_symlink(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
-	int dirfd = open_parent(step, name);
+	int dirfd = open_parent(step, owned, name);
 
 	if (dirfd < 0)
 		return -1;
-	return close_keeping_errno(dirfd, symlinkat(step->source, dirfd, name));
+	return close_keeping_errno(dirfd, check_owned(dirfd, owned) < 0 ? -1 : symlinkat(step->source, dirfd, name));
 }
 
-/* OCI's maskedPaths: /dev/null over a file, an empty read-only tmpfs over a directory. */
-static int mask(const struct step *step)
+/*
+ * OCI's maskedPaths: /dev/null over a file, an empty read-only tmpfs over a
+ * directory. Only a path missing inside the root is skipped: whatever else
+ * keeps it from being masked is an error.
+ */
+static int mask(const struct step *step, const struct owned_mounts *owned)
 {
+	int fd = rootfs_open_target(step, owned, CREATE_NONE);
 	struct stat st;
+	int rc;
 
-	if (stat(step->target, &st) < 0)
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (S_ISDIR(st.st_mode))
-		return mount("tmpfs", step->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
-	return mount(step->source, step->target, NULL, MS_BIND, NULL);
+	if (fstat(fd, &st) < 0)
+		rc = -1;
+	else if (S_ISDIR(st.st_mode))
+		rc = mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
+	else
+		rc = mount_on(fd, step->source, NULL, MS_BIND, NULL);
+	return close_keeping_errno(fd, rc);
+}
+
+/* A sysctl: its file under the sandbox's /proc, found inside the root, and no file bound over it. */
+static int write_sysctl(const struct step *step)
+{
+	int rootfd = open_root(step);
+	struct statfs st;
+	int fd, rc;
+
+	if (rootfd < 0)
+		return -1;
+	fd = open_in_root(rootfd, step, strlen(step->target), O_WRONLY | O_NOFOLLOW);
+	close_keeping_errno(rootfd, 0);
+	if (fd < 0)
+		return -1;
+	rc = fstatfs(fd, &st);
+	if (rc == 0 && st.f_type != PROC_SUPER_MAGIC) {
+		errno = EXDEV;
+		rc = -1;
+	}
+	return close_keeping_errno(fd, rc < 0 ? -1 : write_all(fd, step->source));
+}
+
+static int remount_readonly(const struct step *step, const struct owned_mounts *owned)
+{
+	int fd = rootfs_open_target(step, owned, CREATE_NONE);
+
+	return fd < 0 ? -1 : close_keeping_errno(fd, mount_set_readonly(fd));
 }
 
 /* Write text into an existing file: sysctls, time offsets. */
@@ -250,25 +410,25 @@ static int chroot_into(const char *root)
 	return chdir("/");
 }
 
-int rootfs_run_step(const struct step *step)
+int rootfs_run_step(const struct step *step, struct owned_mounts *owned)
 {
 	switch (step->op) {
 	case STEP_MKDIR:
-		return make_dir(step);
+		return make_dir(step, owned);
 	case STEP_WRITE_FILE:
-		return write_file(step);
+		return write_file(step, owned);
 	case STEP_SYMLINK:
-		return make_symlink(step);
+		return make_symlink(step, owned);
 	case STEP_MASK:
-		return mask(step);
+		return mask(step, owned);
 	case STEP_SYSCTL:
-		return rootfs_write_path(step->target, step->source);
+		return write_sysctl(step);
 	case STEP_PIVOT_ROOT:
 		return pivot_into(step->target);
 	case STEP_CHROOT:
 		return chroot_into(step->target);
 	case STEP_REMOUNT_RO:
-		return mount_remount_readonly(step->target);
+		return remount_readonly(step, owned);
 	default:
 		errno = EINVAL;
 		return -1;

@@ -214,7 +214,8 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "session", lua_pushfstring(L, "start a new session: %s", text), r.err);
 	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
-			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1, text),
+			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1,
+					     rootfs_error_text(&plan->steps[r.step], r.err)),
 			     r.err);
 }
 

@@ -3,12 +3,16 @@
 -- Validated here; compiled into the steps between the namespaces' set-up and
 -- the privileges.
 --
--- The host's files never change: with a rootfs, whatever is created (mount
--- points, directories, files, symlinks) is created inside it, walking it
--- without following symlinks; without one, only inside a tmpfs or dev the
--- recipe mounted itself.
+-- Every target under a rootfs is resolved inside it, its symlinks too, as
+-- the command will see it. The host's files never change: what is created
+-- (mount points, directories, files, symlinks) is created along real
+-- directories only, and the child checks that each lands on a mount the
+-- sandbox made: the rootfs's own bind, or a tmpfs or dev of the recipe's
+-- (without a rootfs, validation already requires one above the target).
+-- A rootfs that is the host's / is refused.
 
 local check = require "nsbox.check"
+local core = require "nsbox.core"
 local mounts = require "nsbox.mounts"
 
 local invalid = check.invalid
@@ -118,6 +122,10 @@ function M.validate(t, r, has)
   check_sysfs(r.mounts, has)
   if t.rootfs ~= nil then
     r.rootfs = mounts.path(t.rootfs, "rootfs")
+    if core.same_file(r.rootfs, "/") then
+      invalid("'rootfs' must not be the host's root directory ('%s' is /): what the sandbox creates in its "
+        .. "rootfs would change the host's files", r.rootfs)
+    end
     needs(has, "mount", "rootfs")
     r.cwd = r.cwd or "/"
   else
@@ -157,16 +165,19 @@ end
 
 -- ---- compilation ----
 
--- at(target) for nsbox.mounts: with a rootfs, every target is inside it and
--- may be created; without one, only targets inside a scratch mount made
--- before (saw records them).
+-- at(target) for nsbox.mounts: the full path, the length of its base (the
+-- innermost scratch mount made before holding it, else the rootfs; saw
+-- records them) and whether it may be created: with a rootfs, every target
+-- may, without one only those inside a scratch mount. The child resolves
+-- the base inside the rootfs and creates only on mounts the sandbox made.
 local function placer(root)
   local scratch = {}
+  local prefix = root or ""
   local function at(target)
-    if root then return (root == "/" and target or root .. (target == "/" and "" or target)), #root, true end
     for i = #scratch, 1, -1 do
-      if under(target, scratch[i]) then return target, #scratch[i], true end
+      if under(target, scratch[i]) then return prefix .. target, #prefix + #scratch[i], true end
     end
+    if root then return prefix .. (target == "/" and "" or target), #prefix, true end
     return target, 0, false
   end
   local function saw(m)
@@ -180,9 +191,9 @@ local function hardening_steps(r, at, add)
     add { op = "sysctl", target = (at("/proc/sys/" .. name:gsub("%.", "/"))), source = r.sysctl[name],
       desc = ("set sysctl %s to %s"):format(name, r.sysctl[name]) }
   end
+  -- Without a source, a bind clones its target, resolved inside the root.
   for _, path in ipairs(r.readonly or {}) do
-    local full = at(path)
-    add { op = "bind", source = full, target = full, recursive = true, readonly = true, optional = true,
+    add { op = "bind", target = (at(path)), recursive = true, readonly = true, optional = true,
       desc = ("make %s read-only"):format(path) }
   end
   for _, path in ipairs(r.masked or {}) do
@@ -202,18 +213,30 @@ end
 -- The steps, in order: the rootfs bound onto itself (pivot_root needs a
 -- mount point), the mounts, sysctls, read-only and masked paths, the switch
 -- of root, then the changes to the new root as a whole.
+--
+-- Every step placed under the rootfs resolves its target inside it
+-- (root_len); the rootfs bind and the tmpfs of tmpfs and dev mounts are the
+-- sandbox's own (owned), the only mounts the child creates anything in.
 function M.compile(r, add)
   local root = r.rootfs
   if root then
-    add { op = "bind", source = root, target = root, recursive = true,
+    add { op = "bind", source = root, target = root, recursive = true, owned = true,
       desc = ("bind the rootfs %s onto itself"):format(root) }
+  end
+  local root_len = root and #root
+  local function add_inside(step)
+    step.root_len, step.base_len = root_len, step.base_len or root_len
+    add(step)
   end
   local at, saw = placer(root)
   for _, m in ipairs(r.mounts) do
     saw(m)
-    mounts.steps(m, at, add)
+    mounts.steps(m, at, function(step)
+      step.owned = mounts.SCRATCH[m.type] and step.fstype == "tmpfs" or nil
+      add_inside(step)
+    end)
   end
-  hardening_steps(r, at, add)
+  hardening_steps(r, at, add_inside)
   if root then enter_root(r, add) end
   if r.propagation then
     add { op = "mount", target = "/", options = { "rec", r.propagation },
