@@ -156,7 +156,6 @@ local function resolve(path, bundle, where)
   if not bundle then
     refuse("'%s' is relative ('%s'): pass the bundle directory, oci.translate(config, bundle_dir)", where, path)
   end
-  if bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   return clean(bundle .. "/" .. path)
 end
 
@@ -581,6 +580,8 @@ end
 local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
 
 local function translate(config, bundle)
+  -- Once here, not per relative path: pwd is a process of its own.
+  if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   local cfg = object(without_nulls(config), "", CONFIG)
   local l = object(cfg.linux or {}, "linux", LINUX)
   local r = { namespaces = {} }
