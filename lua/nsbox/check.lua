@@ -76,7 +76,7 @@ end
 function M.key_path(where, key)
   if math.type(key) == "integer" then return ("%s[%d]"):format(where, key) end
   if type(key) == "string" and key:match("^[%a_][%w_]*$") then
-    return where == "" and key or (where .. "." .. key)
+    return where == "" and M.shown(key) or (where .. "." .. M.shown(key))
   end
   return ("%s[%s]"):format(where, type(key) == "string" and ('"' .. M.shown(key) .. '"') or M.shown(key))
 end

@@ -31,18 +31,18 @@ local function unsupported(path, why)
   refuse("unsupported field '%s'%s", path, because(why))
 end
 
-local function unsupported_value(value, path, why)
-  refuse("unsupported value '%s' in %s%s", tostring(value), path, because(why))
-end
-
 local check = require "nsbox.check"
+
+local function unsupported_value(value, path, why)
+  refuse("unsupported value '%s' in %s%s", check.shown(value), path, because(why))
+end
 
 local set_of, sorted_keys = check.set_of, check.sorted_names
 
 -- ---- JSON paths and types ----
 
 local function field(path, key)
-  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, key) end
+  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, check.shown(key)) end
   return path == "" and key or (path .. "." .. key)
 end
 
@@ -582,7 +582,8 @@ local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostnam
 local function translate(config, bundle)
   -- Once here, not per relative path: pwd is a process of its own.
   if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
-  local cfg = object(without_nulls(config), "", CONFIG)
+  -- Read raw and bounded, as nsbox.recipe reads a recipe: no metamethod of the caller's runs.
+  local cfg = object(without_nulls(check.plain(config, "")), "", CONFIG)
   local l = object(cfg.linux or {}, "linux", LINUX)
   local r = { namespaces = {} }
   local ns = namespaces(l.namespaces, r)
@@ -600,7 +601,8 @@ end
 local function refusing(fn, ...)
   local ok, result = pcall(fn, ...)
   if ok then return result end
-  if getmetatable(result) == Refusal then error("nsbox.oci: " .. result.message, 3) end
+  local mt = getmetatable(result)
+  if mt == Refusal or mt == check.Invalid then error("nsbox.oci: " .. result.message, 3) end
   error(result, 0)
 end
 

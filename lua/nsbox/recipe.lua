@@ -177,6 +177,9 @@ end
 
 local function merge_into(merged, fragment, i)
   if type(fragment) ~= "table" then invalid("fragment #%d must be a table, got %s", i, type(fragment)) end
+  for key in next, fragment do
+    if type(key) ~= "string" then invalid("fragment #%d: keys must be strings, got %s", i, check.shown(key)) end
+  end
   fragment = check.plain(fragment, "")
   check.known_keys(fragment, KEYS)
   for key, value in pairs(fragment) do
