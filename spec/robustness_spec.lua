@@ -190,3 +190,25 @@ describe("messages name the user's key or argument", function()
     assert.same({ "nsbox: nsbox.recipe: 'hostname' must be a string, got number\n", 125 }, { err, code })
   end)
 end)
+
+describe("what the fuzzer found", function()
+  it("names the fragment of a non-string top-level key", function()
+    assert.equal("nsbox.recipe: fragment #2: keys must be strings, got 1",
+      refusal(nsbox.recipe, { namespaces = { "uts" } }, { "uts" }))
+  end)
+
+  it("shows a long key cut short in a key path", function()
+    local err = recipe_error { env = { [("A"):rep(5000)] = 1 } }
+    assert.equal("nsbox.recipe: 'env." .. ("A"):rep(80) .. "...' must be a string, or false to unset it; got number", err)
+  end)
+
+  it("shows an OCI field with a NUL byte escaped", function()
+    assert.equal([[nsbox.oci: unsupported field '["host\0name"]']], refusal(oci.translate, { ["host\0name"] = "x" }))
+  end)
+
+  it("runs no metamethod of an OCI config", function()
+    local config = setmetatable({ hostname = "box", linux = { namespaces = { { type = "uts" } } } },
+      { __index = function() error("metamethod ran") end, __pairs = function() error("metamethod ran") end })
+    assert.same({ namespaces = { "uts" }, hostname = "box" }, oci.translate(config))
+  end)
+end)
