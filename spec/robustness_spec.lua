@@ -212,3 +212,16 @@ describe("what the fuzzer found", function()
     assert.same({ namespaces = { "uts" }, hostname = "box" }, oci.translate(config))
   end)
 end)
+
+describe("lists", function()
+  it("refuse a hole, which ipairs would stop at while C reads on to #", function()
+    local argv = { "true", "a", "b" }
+    argv[2] = nil
+    -- Which border # finds in the raw copy varies: either is a refusal naming the key.
+    local hole = "must be a list, got [ak][e ]"
+    assert.matches("^nsbox: 'argv' " .. hole, refusal(nsbox.run, {}, argv))
+    local mounts = { { type = "tmpfs", target = "/tmp" }, { type = "dir", target = "/tmp/d" }, {} }
+    mounts[2] = nil
+    assert.matches("'mounts' " .. hole, recipe_error { namespaces = { "mount" }, mounts = mounts })
+  end)
+end)

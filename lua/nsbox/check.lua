@@ -130,12 +130,20 @@ function M.type(value, expected, where)
   return value
 end
 
+-- A list without holes: # of a table with holes may be any of its borders,
+-- and ipairs would stop at the first hole while C reads up to #.
 function M.list(value, where)
   M.type(value, "table", where)
-  local n = #value
+  local n, count = #value, 0
   for k in pairs(value) do
     if math.type(k) ~= "integer" or k < 1 or k > n then
-      invalid("'%s' must be a list, got key %s", where, tostring(k))
+      invalid("'%s' must be a list, got key %s", where, M.shown(k))
+    end
+    count = count + 1
+  end
+  if count < n then
+    for i = 1, n do
+      if value[i] == nil then invalid("'%s' must be a list, got a hole at [%d]", where, i) end
     end
   end
   return value

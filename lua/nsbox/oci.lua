@@ -43,7 +43,7 @@ local set_of, sorted_keys = check.set_of, check.sorted_names
 
 local function field(path, key)
   if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, check.shown(key)) end
-  return path == "" and key or (path .. "." .. key)
+  return path == "" and check.shown(key) or (path .. "." .. check.shown(key))
 end
 
 local function item(path, i)

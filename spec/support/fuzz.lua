@@ -374,13 +374,12 @@ end
 
 -- ---- cases ----
 
+-- pcall(fn, ...), after a message when it took longer than the bound (else nil).
 local function pcall_bounded(fn, ...)
   local started = os.time()
   local results = table.pack(pcall(fn, ...))
-  if os.time() - started > HANG_SECONDS then
-    return false, ("took %d s"):format(os.time() - started), true
-  end
-  return table.unpack(results, 1, results.n)
+  local took = os.time() - started
+  return took > HANG_SECONDS and ("took %d s"):format(took) or nil, table.unpack(results, 1, results.n)
 end
 
 -- Wait for proc within HANG_SECONDS, killing it after.
@@ -405,12 +404,12 @@ end
 local function recipe_case()
   local fragments = { mutate(chance(0.5) and safe_recipe() or random_table(0), math.random(1, 4)) }
   if chance(0.2) then fragments[2] = mutate(safe_recipe(), math.random(0, 2)) end
-  local ok, r, slow = pcall_bounded(nsbox.recipe, table.unpack(fragments))
-  if slow then return "nsbox.recipe " .. r end
+  local slow, ok, r = pcall_bounded(nsbox.recipe, table.unpack(fragments))
+  if slow then return "nsbox.recipe " .. slow end
   if not ok then return bad_refusal(r, top_keys(table.unpack(fragments))) end
   local c, message
-  ok, c, message, slow = pcall_bounded(nsbox.compile, r)
-  if slow then return "nsbox.compile " .. c end
+  slow, ok, c, message = pcall_bounded(nsbox.compile, r)
+  if slow then return "nsbox.compile " .. slow end
   if not ok then return "nsbox.compile raised for a recipe nsbox.recipe accepted: " .. tostring(c) end
   if not c and not tostring(message):match("^join: ") then return "nsbox.compile failed: " .. tostring(message) end
   count("accepted")
@@ -437,16 +436,14 @@ local function spawn_case()
   if not still_safe(r) then count("skipped"); return nil end
   count("spawned")
   local run = chance(0.5) and nsbox.run or nsbox.spawn
-  local result = table.pack(pcall_bounded(run, r, argv, options))
-  if result[3] == true then return "spawn " .. result[2] end
-  if not result[1] then
-    return bad_refusal(result[2], { "argv", "options", "recipe", table.unpack(top_keys(recipe)) })
-  end
-  if run == nsbox.spawn and result[2] then
-    local _, how = bounded_wait(result[2])
+  local slow, returned, proc, message = pcall_bounded(run, r, argv, options)
+  if slow then return "spawn " .. slow end
+  if not returned then return bad_refusal(proc, { "argv", "options", "recipe", table.unpack(top_keys(recipe)) }) end
+  if run == nsbox.spawn and proc then
+    local _, how = bounded_wait(proc)
     if how == "hang" then return "the sandboxed command did not end within " .. HANG_SECONDS .. " s" end
-  elseif result[2] == nil and type(result[3]) ~= "string" then
-    return "a failure without a message: " .. tostring(result[3])
+  elseif proc == nil and type(message) ~= "string" then
+    return "a failure without a message: " .. tostring(message)
   end
 end
 
@@ -461,12 +458,12 @@ local function oci_case()
   else
     mutate(config, math.random(1, 4))
   end
-  local ok, r, slow = pcall_bounded(oci.translate, config, "/bundles/box")
-  if slow then return "oci.translate " .. r end
+  local slow, ok, r = pcall_bounded(oci.translate, config, "/bundles/box")
+  if slow then return "oci.translate " .. slow end
   if not ok then return bad_refusal(r, { "config.json", table.unpack(top_keys(config)) }) end
   local err
-  ok, err, slow = pcall_bounded(nsbox.recipe, r)
-  if slow then return "nsbox.recipe of a translation " .. err end
+  slow, ok, err = pcall_bounded(nsbox.recipe, r)
+  if slow then return "nsbox.recipe of a translation " .. slow end
   if not ok then return bad_refusal(err, top_keys(config, r)) end
   count("accepted")
 end
