@@ -14,7 +14,7 @@ SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
 MODULE := build/nsbox/core.so
 
-.PHONY: all setup demo test check bench install clean
+.PHONY: all setup demo test check bench fuzz install clean
 
 all: $(MODULE)
 
@@ -49,6 +49,13 @@ check: all
 	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 		--child-silent-after-fork=yes --suppressions=spec/support/valgrind.supp \
 		lua spec/valgrind_smoke.lua
+
+# The long fuzzer run (spec/fuzz_spec.lua runs a short one); replay a failing
+# case with the seed it prints. The case in progress is in build/fuzz-progress.txt.
+FUZZ_CASES ?= 100000
+FUZZ_SEED  ?= $(shell date +%s)
+fuzz: all
+	lua spec/support/fuzz.lua $(FUZZ_CASES) $(FUZZ_SEED) build/fuzz-progress.txt
 
 bench: setup all
 	sh bench/run.sh

@@ -63,7 +63,7 @@ describe("nsbox.recipe validation", function()
 
   it("rejects a uid map with a count below 1", function()
     local err = recipe_error { namespaces = { "user" }, uid_map = { { 0, 1000, 0 } } }
-    assert.matches("'uid_map%[1%].count' must be an integer of at least 1, got 0", err)
+    assert.matches("'uid_map%[1%].count' must be an integer from 1 to 4294967295, got 0", err)
   end)
 
   it("rejects overlapping map ranges", function()

@@ -8,8 +8,12 @@ local M = {}
 
 local ENOENT = 2
 
+-- The message of a refusal without the Lua position of the line that made
+-- the refused call (a recipe script's, when its builder called nsbox.recipe):
+-- the user of a script gave a key or an argument, not that line.
 local function fail(code, message)
-  io.stderr:write("nsbox: ", (tostring(message):gsub("^nsbox: ", "")), "\n")
+  message = tostring(message):gsub("^[^\n]-:%d+: (nsbox)", "%1"):gsub("^nsbox: ", "")
+  io.stderr:write("nsbox: ", message, "\n")
   os.exit(code)
 end
 

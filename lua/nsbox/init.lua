@@ -5,6 +5,7 @@
 --   print(nsbox.run(r, { "hostname" }))   --> true  exit  0
 
 local core = require "nsbox.core"
+local check = require "nsbox.check"
 local recipe = require "nsbox.recipe"
 
 local M = { core = core }
@@ -35,12 +36,16 @@ local function log_plan(r, plan)
   for i, step in ipairs(plan.steps) do log("step %d: %s", i, step.desc) end
 end
 
--- nsbox.compile(recipe) -> compiled: validated and turned into a C plan once,
--- ready to be spawned any number of times; nil, message, errno when a process
--- the recipe joins is gone.
-function M.compile(r)
+-- A recipe, its table or a compiled one -> compiled; caller names the public
+-- function in messages about its arguments.
+local function compile(r, caller)
   if getmetatable(r) == Compiled then return r end
-  if getmetatable(r) ~= recipe.Recipe then r = recipe.compose(r) end
+  if getmetatable(r) ~= recipe.Recipe then
+    if type(r) ~= "table" then
+      check.invalid("'recipe' (argument #1 of nsbox.%s) must be a recipe or a table, got %s", caller, type(r))
+    end
+    r = recipe.build(r)
+  end
   local plan, message, errno = recipe.compile(r)
   if not plan then return nil, message, errno end
   local c = setmetatable({
@@ -51,9 +56,25 @@ function M.compile(r)
   return c
 end
 
-local function check_argv(argv)
-  local ok, err = pcall(recipe.check_argv, argv, "argv")
-  if not ok then error("nsbox: " .. (type(err) == "table" and err.message or tostring(err)), 3) end
+-- nsbox.compile(recipe) -> compiled: validated and turned into a C plan once,
+-- ready to be spawned any number of times; nil, message, errno when a process
+-- the recipe joins is gone.
+function M.compile(r)
+  return check.refusing("nsbox: ", compile, r, "compile")
+end
+
+local OPTIONS = { foreground = true }
+
+-- The options of spawn or run, copied raw like a recipe (see check.plain).
+local function spawn_options(options, caller)
+  if options == nil then return {} end
+  if type(options) ~= "table" then
+    check.invalid("'options' (argument #3 of nsbox.%s) must be a table, got %s", caller, type(options))
+  end
+  options = check.plain(options, "options")
+  check.known_keys(options, OPTIONS, "options")
+  check.boolean(options, "foreground", "options.foreground")
+  return options
 end
 
 local function read_sysctl(path)
@@ -91,16 +112,13 @@ local function explain_clone_failure(c, message)
   return blocker and (message .. ": " .. blocker) or message
 end
 
--- nsbox.spawn(recipe, argv [, options]) -> process | nil, message, errno, step
--- options.foreground: from a terminal's foreground job, hand the terminal
--- to the sandbox (as a shell does for a job) until it is reaped.
-function M.spawn(r, argv, options)
-  local c, message, errno = M.compile(r)
+local function spawn(r, argv, options, caller)
+  local c, message, errno = compile(r, caller)
   if not c then return nil, message, errno, "join" end
-  argv = argv or c.argv or { "/bin/sh" }
-  check_argv(argv)
+  argv = recipe.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
+  options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options and options.foreground)
+  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground)
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -108,19 +126,30 @@ function M.spawn(r, argv, options)
   return proc, message, errno, step
 end
 
--- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
--- os.execute; nil, message, errno, step when the sandbox could not be started.
-function M.run(r, argv, options)
-  local c, message, errno = M.compile(r)
+-- nsbox.spawn(recipe, argv [, options]) -> process | nil, message, errno, step
+-- options.foreground: from a terminal's foreground job, hand the terminal
+-- to the sandbox (as a shell does for a job) until it is reaped.
+function M.spawn(r, argv, options)
+  return check.refusing("nsbox: ", spawn, r, argv, options, "spawn")
+end
+
+local function run(r, argv, options)
+  local c, message, errno = compile(r, "run")
   if not c then return nil, message, errno, "join" end
   local proc, step
-  proc, message, errno, step = M.spawn(c, argv, options)
+  proc, message, errno, step = spawn(c, argv, options, "run")
   if not proc then return nil, message, errno, step end
   local ok, how, code = proc:wait()
   if c.log then
     log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
   end
   return ok, how, code
+end
+
+-- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
+-- os.execute; nil, message, errno, step when the sandbox could not be started.
+function M.run(r, argv, options)
+  return check.refusing("nsbox: ", run, r, argv, options)
 end
 
 -- nsbox.namespaces([pid]) and nsbox.list([type]): see nsbox.lsns. Loaded on

@@ -74,12 +74,6 @@ local function bind(entry, m, where)
   if m.recursive == nil then m.recursive = true end
 end
 
-local function string_without_nul(value, where)
-  check.type(value, "string", where)
-  if value:find("%z") then invalid("'%s' must not contain a NUL byte", where) end
-  return value
-end
-
 local function validate_kind(kind, entry, m, where)
   if kind == "tmpfs" then
     m.size = entry.size ~= nil and size(entry.size, where .. ".size") or nil
@@ -95,16 +89,16 @@ local function validate_kind(kind, entry, m, where)
   elseif kind == "bind" or kind == "ro_bind" or kind == "dev_bind" then
     bind(entry, m, where)
   elseif kind == "symlink" then
-    m.source = string_without_nul(entry.source, where .. ".source")
+    m.source = check.text(entry.source, where .. ".source")
     if m.source == "" then invalid("'%s.source' must not be empty", where) end
   elseif kind == "dir" or kind == "file" then
     m.mode = entry.mode ~= nil and check.mode(entry.mode, where .. ".mode") or nil
-    if kind == "file" then m.content = string_without_nul(entry.content or "", where .. ".content") end
+    if kind == "file" then m.content = check.text(entry.content or "", where .. ".content") end
   elseif kind == "dev" then
     m.tty = check.boolean(entry, "tty", where .. ".tty")
   elseif kind == "mount" then
-    m.fstype = entry.fstype ~= nil and check.type(entry.fstype, "string", where .. ".fstype") or nil
-    m.source = entry.source ~= nil and check.type(entry.source, "string", where .. ".source") or nil
+    m.fstype = entry.fstype ~= nil and check.text(entry.fstype, where .. ".fstype") or nil
+    m.source = entry.source ~= nil and check.text(entry.source, where .. ".source") or nil
   end
 end
 

@@ -22,6 +22,18 @@ local PROC_NAME = {
 }
 local JOIN_TYPES = check.sorted_names(PROC_NAME)
 
+-- The kernel's highest pid (PID_MAX_LIMIT), whatever kernel.pid_max says:
+-- beyond it a number cannot be a pid, and pid_t would silently cut it.
+local PID_MAX_LIMIT = 4194304
+
+-- The kernel keeps a time namespace's clocks from 0 to KTIME_SEC_MAX / 2
+-- seconds; an offset beyond that range is refused whatever the clock reads.
+local MAX_OFFSET = 4611686018
+
+local function pid(value, where)
+  return check.integer(value, where, 1, PID_MAX_LIMIT, "a pid")
+end
+
 function M.kernel_has_time_namespaces()
   local f = io.open("/proc/self/ns/time")
   if f then f:close() end
@@ -29,7 +41,7 @@ function M.kernel_has_time_namespaces()
 end
 
 local function join_target(target, where)
-  if math.type(target) == "integer" and target > 0 then return { pid = target } end
+  if type(target) == "number" then return { pid = pid(target, where) } end
   if type(target) == "string" then return { path = check.absolute(target, where) } end
   if io.type(target) == "file" then return { file = target } end
   invalid("'%s' must be a pid, an absolute path or an open file, got %s", where,
@@ -39,11 +51,8 @@ end
 -- join = PID (every namespace of PID that differs from ours), or
 -- join = { net = PID | "/path" | file, ... }
 local function validate_join(join, has)
-  if math.type(join) == "integer" then
-    if join < 1 then invalid("'join' must be a pid of at least 1, got %d", join) end
-    return { all = join }
-  end
-  check.type(join, "table", "join")
+  if type(join) == "number" then return { all = pid(join, "join") } end
+  if type(join) ~= "table" then invalid("'join' must be a pid or a table, got %s", type(join)) end
   local out = {}
   for name, target in pairs(join) do
     if type(name) ~= "string" or not PROC_NAME[name] then
@@ -60,8 +69,9 @@ local function validate_time(time, has)
   check.type(time, "table", "time")
   check.known_keys(time, { monotonic = true, boottime = true }, "time")
   for clock, seconds in pairs(time) do
-    if type(seconds) ~= "number" or seconds ~= seconds or math.abs(seconds) == math.huge then
-      invalid("'time.%s' must be a number of seconds, got %s", clock, tostring(seconds))
+    if type(seconds) ~= "number" or not (math.abs(seconds) <= MAX_OFFSET) then
+      invalid("'time.%s' must be a number of seconds from -%d to %d, got %s", clock, MAX_OFFSET, MAX_OFFSET,
+        check.shown(seconds))
     end
   end
   check.needs(has, "time", "time")

@@ -31,19 +31,19 @@ local function unsupported(path, why)
   refuse("unsupported field '%s'%s", path, because(why))
 end
 
-local function unsupported_value(value, path, why)
-  refuse("unsupported value '%s' in %s%s", tostring(value), path, because(why))
-end
-
 local check = require "nsbox.check"
+
+local function unsupported_value(value, path, why)
+  refuse("unsupported value '%s' in %s%s", check.shown(value), path, because(why))
+end
 
 local set_of, sorted_keys = check.set_of, check.sorted_names
 
 -- ---- JSON paths and types ----
 
 local function field(path, key)
-  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, key) end
-  return path == "" and key or (path .. "." .. key)
+  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, check.shown(key)) end
+  return path == "" and check.shown(key) or (path .. "." .. check.shown(key))
 end
 
 local function item(path, i)
@@ -156,7 +156,6 @@ local function resolve(path, bundle, where)
   if not bundle then
     refuse("'%s' is relative ('%s'): pass the bundle directory, oci.translate(config, bundle_dir)", where, path)
   end
-  if bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   return clean(bundle .. "/" .. path)
 end
 
@@ -581,7 +580,10 @@ end
 local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
 
 local function translate(config, bundle)
-  local cfg = object(without_nulls(config), "", CONFIG)
+  -- Once here, not per relative path: pwd is a process of its own.
+  if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
+  -- Read raw and bounded, as nsbox.recipe reads a recipe: no metamethod of the caller's runs.
+  local cfg = object(without_nulls(check.plain(config, "")), "", CONFIG)
   local l = object(cfg.linux or {}, "linux", LINUX)
   local r = { namespaces = {} }
   local ns = namespaces(l.namespaces, r)
@@ -599,7 +601,8 @@ end
 local function refusing(fn, ...)
   local ok, result = pcall(fn, ...)
   if ok then return result end
-  if getmetatable(result) == Refusal then error("nsbox.oci: " .. result.message, 3) end
+  local mt = getmetatable(result)
+  if mt == Refusal or mt == check.Invalid then error("nsbox.oci: " .. result.message, 3) end
   error(result, 0)
 end
 

@@ -21,6 +21,8 @@ M.RLIMITS = {
 }
 local RLIMIT_SET = check.set_of(M.RLIMITS)
 
+local NGROUPS_MAX = 65536 -- the most supplementary groups setgroups(2) takes
+
 local CAP_SETS = { "bounding", "effective", "permitted", "inheritable", "ambient" }
 
 -- libcap's names for this kernel: "cap_chown" -> 0, ...
@@ -40,7 +42,7 @@ local function cap_name(name, where)
   local canonical = name:lower():gsub("^cap_", "")
   canonical = "cap_" .. canonical
   if not numbers[canonical] then
-    invalid("'%s': unknown capability '%s'%s", where, name, check.suggestion(canonical, names))
+    invalid("'%s': unknown capability '%s'%s", where, check.shown(name), check.suggestion(canonical, names))
   end
   return canonical
 end
@@ -156,6 +158,9 @@ local function validate_user(user, r, has)
   check.known_keys(user, { uid = true, gid = true, groups = true }, "user")
   local out = { uid = check.id(user.uid, "user.uid"), gid = check.id(user.gid, "user.gid") }
   if user.groups ~= nil then
+    if #check.list(user.groups, "user.groups") > NGROUPS_MAX then
+      invalid("'user.groups' has %d groups, the kernel takes at most %d", #user.groups, NGROUPS_MAX)
+    end
     out.groups = {}
     for i, g in ipairs(check.list(user.groups, "user.groups")) do out.groups[i] = check.id(g, ("user.groups[%d]"):format(i)) end
   end

@@ -61,11 +61,10 @@ local function check_namespaces(list, joining)
 end
 
 local function check_name(value, key)
-  check.type(value, "string", key)
+  check.text(value, key)
   if #value == 0 or #value > HOST_NAME_MAX then
     invalid("'%s' must be 1 to %d bytes, got %d", key, HOST_NAME_MAX, #value)
   end
-  if value:find("%z") then invalid("'%s' must not contain a NUL byte", key) end
   return value
 end
 
@@ -84,10 +83,14 @@ local function check_id_map(list, key)
     local range = {
       inside = check.id(entry.inside or entry[1], where .. ".inside"),
       outside = check.id(entry.outside or entry[2], where .. ".outside"),
-      count = entry.count or entry[3],
+      count = check.integer(entry.count or entry[3], where .. ".count", 1, check.MAX_ID + 1),
     }
-    if math.type(range.count) ~= "integer" or range.count < 1 then
-      invalid("'%s.count' must be an integer of at least 1, got %s", where, tostring(range.count))
+    -- The kernel sums them in 32 bits; bounded here, no sum below can wrap either.
+    for _, side in ipairs { "inside", "outside" } do
+      if range[side] + range.count - 1 > check.MAX_ID then
+        invalid("'%s': %s ids %d to %d go past %d, the last id", where, side, range[side],
+          range[side] + range.count - 1, check.MAX_ID)
+      end
     end
     for j, other in ipairs(out) do
       for _, side in ipairs { "inside", "outside" } do
@@ -104,18 +107,20 @@ end
 local function check_env(env)
   check.type(env, "table", "env")
   for name, value in pairs(env) do
+    local where = check.key_path("env", name)
     if type(name) ~= "string" or name == "" or name:find("[=%z]") then
-      invalid("env: variable names must be non-empty strings without '=', got %s", tostring(name))
+      invalid("'%s': variable names must be non-empty strings without '=' or NUL", where)
     end
-    if type(value) ~= "string" and value ~= false then
-      invalid("'env.%s' must be a string, or false to unset it; got %s", name, type(value))
+    if value ~= false then
+      if type(value) ~= "string" then invalid("'%s' must be a string, or false to unset it; got %s", where, type(value)) end
+      check.text(value, where)
     end
   end
   return env
 end
 
 local function check_argv(argv, where)
-  check.string_list(argv, where)
+  argv = check.string_list(check.plain(argv, where), where)
   if #argv == 0 then invalid("'%s' must not be empty", where) end
   return argv
 end
@@ -178,6 +183,10 @@ end
 
 local function merge_into(merged, fragment, i)
   if type(fragment) ~= "table" then invalid("fragment #%d must be a table, got %s", i, type(fragment)) end
+  for key in next, fragment do
+    if type(key) ~= "string" then invalid("fragment #%d: keys must be strings, got %s", i, check.shown(key)) end
+  end
+  fragment = check.plain(fragment, "")
   check.known_keys(fragment, KEYS)
   for key, value in pairs(fragment) do
     local how = KEYS[key]
@@ -195,18 +204,16 @@ local function merge_into(merged, fragment, i)
   end
 end
 
+-- The recipe of the fragments, or a check.Invalid raised: for nsbox's own callers.
+function M.build(...)
+  local merged, fragments = {}, table.pack(...)
+  for i = 1, fragments.n do merge_into(merged, fragments[i], i) end
+  return validate(merged)
+end
+
 -- nsbox.recipe(fragment, ...) -> recipe. Later fragments win; lists append.
 function M.compose(...)
-  local n = select("#", ...)
-  local fragments = { ... }
-  local ok, result = pcall(function()
-    local merged = {}
-    for i = 1, n do merge_into(merged, fragments[i], i) end
-    return validate(merged)
-  end)
-  if ok then return result end
-  if getmetatable(result) == check.Invalid then error("nsbox.recipe: " .. result.message, 2) end
-  error(result, 0)
+  return check.refusing("nsbox.recipe: ", M.build, ...)
 end
 
 -- ---- compilation: recipe -> plan table for core.plan ----

@@ -71,7 +71,7 @@ local function validate_sysctl(map, r, has)
     end
     needs(has, namespace, where)
     if math.type(value) == "integer" then value = tostring(value) end
-    check.type(value, "string", where)
+    check.text(value, where)
     out[name] = value
   end
   if next(out) and not has_proc(r.mounts) then
