@@ -302,4 +302,6 @@ void plan_open(lua_State *L)
 	lua_setfield(L, -2, "__tostring");
 	lua_pop(L, 1);
 	luaL_setfuncs(L, fns, 0);
+	lua_pushinteger(L, NSBOX_OWNED_MAX);
+	lua_setfield(L, -2, "MAX_OWNED_MOUNTS");
 }

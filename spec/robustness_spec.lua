@@ -108,6 +108,13 @@ describe("integers handed to C are range-checked before the fork", function()
     assert.matches("'time.boottime' must be a number of seconds", recipe_error { time = { boottime = 0 / 0 } })
   end)
 
+  it("refuses more mounts of the sandbox's own than the child can track (found by the fuzzer)", function()
+    local list = { { type = "tmpfs", target = "/t" } }
+    for i = 1, 64 do list[#list + 1] = { type = "dev", target = "/t/d" .. i } end
+    assert.matches("'mounts': at most 128 tmpfs and dev mounts %(a dev counts twice, the rootfs once%), got 129",
+      recipe_error { namespaces = { "mount" }, mounts = list })
+  end)
+
   it("refuses out-of-range rlimits, modes, tmpfs ids, user ids and group counts", function()
     assert.matches("'rlimits.nofile' must be a non%-negative integer", recipe_error { rlimits = { nofile = -1 } })
     assert.matches("'umask' must be an octal string", recipe_error { umask = 8 ^ 5 })

@@ -31,6 +31,8 @@ M.TYPES = check.sorted_names(KEYS)
 M.CREATES = check.set_of { "symlink", "dir", "file" }
 -- The kinds whose mount is the recipe's own, so creating inside it leaves the host alone.
 M.SCRATCH = check.set_of { "tmpfs", "dev" }
+-- How many mounts of the sandbox's own each makes: a dev is a tmpfs with another at shm.
+M.OWNED_MOUNTS = { tmpfs = 1, dev = 2 }
 
 -- What the kernel takes for hidepid= (proc(5)).
 local HIDEPID = check.set_of { 0, 1, 2, 4, "off", "noaccess", "invisible", "ptraceable" }

@@ -118,6 +118,16 @@ local function check_sysfs(list, has)
 end
 
 -- Checks the rootfs keys of the merged table t into the recipe r (its mounts already checked).
+-- The child keeps the ids of the mounts the sandbox owns in a fixed array.
+local function check_owned_count(r)
+  local owned = r.rootfs and 1 or 0
+  for _, m in ipairs(r.mounts) do owned = owned + (mounts.OWNED_MOUNTS[m.type] or 0) end
+  if owned > core.MAX_OWNED_MOUNTS then
+    invalid("'mounts': at most %d tmpfs and dev mounts (a dev counts twice, the rootfs once), got %d",
+      core.MAX_OWNED_MOUNTS, owned)
+  end
+end
+
 function M.validate(t, r, has)
   check_sysfs(r.mounts, has)
   if t.rootfs ~= nil then
@@ -131,6 +141,7 @@ function M.validate(t, r, has)
   else
     check_creations(r.mounts)
   end
+  check_owned_count(r)
   for _, key in ipairs { "rootfs_readonly", "chroot" } do
     r[key] = check.boolean(t, key)
     if r[key] ~= nil and not r.rootfs then invalid("'%s' needs 'rootfs'", key) end
