@@ -286,7 +286,7 @@ end
 
 local function mutate_text(text)
   for _ = 1, math.random(1, 4) do
-    local at = math.random(1, #text)
+    local at = math.random(1, math.max(1, #text)) -- cut down to nothing by an earlier mutation, it grows again
     local r = math.random(4)
     if r == 1 then text = text:sub(1, at - 1) .. text:sub(at + 1)
     elseif r == 2 then text = text:sub(1, at) .. random_bytes(math.random(1, 3)) .. text:sub(at + 1)
