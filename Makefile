@@ -38,10 +38,15 @@ demo: install
 	cd / && lua $(CURDIR)/recipes/uts.lua sh -c 'echo "inside:  $$(hostname)"'
 	@echo "outside: $$(hostname)"
 
-# The last spec compares the host with this snapshot.
-test: setup all
+# The last spec compares the host with this snapshot, and looks for processes
+# the suite left under the subreaper it runs in.
+test: setup all build/subreaper
 	sh spec/support/host-state.sh > build/host-before.txt
-	busted
+	build/subreaper busted
+
+build/subreaper: spec/support/subreaper.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARNINGS) $(CFLAGS) $< -o $@
 
 check: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
