@@ -14,7 +14,7 @@ SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
 MODULE := build/nsbox/core.so
 
-.PHONY: all setup demo test check bench fuzz install clean
+.PHONY: all setup demo test check asan fuzz bench install clean
 
 all: $(MODULE)
 
@@ -38,10 +38,15 @@ demo: install
 	cd / && lua $(CURDIR)/recipes/uts.lua sh -c 'echo "inside:  $$(hostname)"'
 	@echo "outside: $$(hostname)"
 
-# The last spec compares the host with this snapshot.
-test: setup all
+# The last spec compares the host with this snapshot, and looks for processes
+# the suite left under the subreaper it runs in.
+test: setup all build/subreaper
 	sh spec/support/host-state.sh > build/host-before.txt
-	busted
+	build/subreaper busted
+
+build/subreaper: spec/support/subreaper.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARNINGS) $(CFLAGS) $< -o $@
 
 check: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
@@ -49,6 +54,24 @@ check: all
 	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 		--child-silent-after-fork=yes --suppressions=spec/support/valgrind.supp \
 		lua spec/valgrind_smoke.lua
+
+# The module built with ASan and UBSan, for what valgrind cannot follow: the
+# child that shares our memory (CLONE_VM) on the unprivileged path.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJ   := $(patsubst csrc/%.c,build-asan/obj/%.o,$(SRC))
+ASAN_SPECS := spec/run_spec.lua spec/privileges_spec.lua spec/recipe_spec.lua spec/mounts_spec.lua \
+              spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua
+
+build-asan/obj/%.o: csrc/%.c csrc/nsbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+build-asan/nsbox/core.so: $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) $(LIBS)
+
+asan: setup all build-asan/nsbox/core.so
+	sh spec/support/asan.sh $(ASAN_SPECS)
 
 # The long fuzzer run (spec/fuzz_spec.lua runs a short one); replay a failing
 # case with the seed it prints. The case in progress is in build/fuzz-progress.txt.
@@ -61,4 +84,4 @@ bench: setup all
 	sh bench/run.sh
 
 clean:
-	rm -rf build
+	rm -rf build build-asan

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <sanitizer/asan_interface.h> /* no-op macros unless built with -fsanitize=address */
 
 #include "nsbox.h"
 
@@ -267,6 +268,8 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	stack = child_stack();
 	if (stack == NULL)
 		return -1;
+	/* Under ASan: the last child's frames never returned, so their redzones are still poisoned. */
+	ASAN_UNPOISON_MEMORY_REGION(stack - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	if (!(plan->clone_flags & CLONE_NEWUSER))
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, stack, (int)(flags | CLONE_VM), args);
