@@ -7,16 +7,21 @@ CC          ?= cc
 CFLAGS      ?= -O2 -g
 WARNINGS    := -Wall -Wextra -Werror -pedantic -Wmissing-prototypes -Wstrict-prototypes \
                -Wshadow -Wpointer-arith -Wcast-align -Wwrite-strings
-ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) $(CFLAGS)
-LIBS        := -lcap
+CAP_INC     ?= /usr/include
+CAP_LIB     ?= /usr/lib
+ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) $(CFLAGS)
+LIBS        := -L$(CAP_LIB) -lcap
 
 SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
 MODULE := build/nsbox/core.so
+# Beside the module: exec'd by the sandbox, so static, to run inside any rootfs.
+INIT := build/nsbox/nsbox-init
+INIT_SRC := csrc/init/nsbox-init.c
 
-.PHONY: all setup demo test check asan fuzz bench install clean
+.PHONY: all setup demo test check asan fuzz bench install rock-install clean
 
-all: $(MODULE)
+all: $(MODULE) $(INIT)
 
 build/obj/%.o: csrc/%.c csrc/nsbox.h
 	@mkdir -p $(dir $@)
@@ -25,6 +30,16 @@ build/obj/%.o: csrc/%.c csrc/nsbox.h
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(OBJ) $(LIBS)
+
+$(INIT): $(INIT_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARNINGS) $(CFLAGS) -static -o $@ $(INIT_SRC)
+
+# luarocks' install step (the rockspec's install_target): into the rock's tree.
+rock-install: all
+	install -d $(INST_LUADIR)/nsbox $(INST_LIBDIR)/nsbox
+	install -m 644 lua/nsbox/*.lua $(INST_LUADIR)/nsbox/
+	install -m 755 $(MODULE) $(INIT) $(INST_LIBDIR)/nsbox/
 
 # Packages, and `lua` running Lua 5.4 (see setup.sh).
 setup:

@@ -19,29 +19,20 @@ dependencies = {
 external_dependencies = {
    CAP = { header = "sys/capability.h", library = "cap" },
 }
+-- The make backend: besides the core module, the build makes nsbox-init, a
+-- static program installed beside it, which builtin cannot build.
 build = {
-   type = "builtin",
-   modules = {
-      nsbox = "lua/nsbox/init.lua",
-      ["nsbox.recipe"] = "lua/nsbox/recipe.lua",
-      ["nsbox.cli"] = "lua/nsbox/cli.lua",
-      ["nsbox.oci"] = "lua/nsbox/oci.lua",
-      ["nsbox.lsns"] = "lua/nsbox/lsns.lua",
-      ["nsbox.check"] = "lua/nsbox/check.lua",
-      ["nsbox.mounts"] = "lua/nsbox/mounts.lua",
-      ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
-      ["nsbox.rootfs"] = "lua/nsbox/rootfs.lua",
-      ["nsbox.namespaces"] = "lua/nsbox/namespaces.lua",
-      ["nsbox.core"] = {
-         sources = {
-            "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",
-            "csrc/ns.c", "csrc/mount.c", "csrc/net.c", "csrc/caps.c",
-            "csrc/nsinfo.c", "csrc/rootfs.c",
-         },
-         libraries = { "cap" },
-         incdirs = { "$(CAP_INCDIR)" },
-         libdirs = { "$(CAP_LIBDIR)" },
-         defines = { "_GNU_SOURCE" },
-      },
+   type = "make",
+   build_target = "all",
+   build_variables = {
+      CFLAGS = "$(CFLAGS)",
+      LUA_INC = "$(LUA_INCDIR)",
+      CAP_INC = "$(CAP_INCDIR)",
+      CAP_LIB = "$(CAP_LIBDIR)",
+   },
+   install_target = "rock-install",
+   install_variables = {
+      INST_LUADIR = "$(LUADIR)",
+      INST_LIBDIR = "$(LIBDIR)",
    },
 }

@@ -129,6 +129,7 @@ local function floor_args(compiled)
     if not words then return nil, ("floor.c has no step for '%s'"):format(step.desc) end
     table.move(words, 1, #words, #args + 1, args)
   end
+  if compiled.plan.init then table.move({ "init", "build/nsbox/nsbox-init" }, 1, 2, #args + 1, args) end
   return args
 end
 

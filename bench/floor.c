@@ -12,6 +12,7 @@
  *   bind SOURCE TARGET rec|single CREATE BASE_LEN
  *   symlink SOURCE TARGET BASE_LEN
  *   pivot_root TARGET | chdir TARGET
+ *   init PROGRAM                                     (last: /bin/true under nsbox-init)
  *
  * with OPTIONS a comma list of mount(8) words ("" for none), CREATE none,
  * dir or file, and BASE_LEN the length of TARGET's trusted base: what nsbox's
@@ -207,6 +208,32 @@ static int change_dir(const struct step *step)
  * The steps by name, with the fields their words fill, in order: s source,
  * t target, f fstype, o options, r rec|single, c create, b base_len.
  */
+static int exec_true(void *unused UNUSED)
+{
+	static char *const argv[] = {"/bin/true", NULL};
+
+	execve(argv[0], argv, environ);
+	_exit(127);
+}
+
+/* nsbox's init: /bin/true vforked on a second stack, then nsbox-init (PROGRAM) watching it. */
+static int under_init(const struct step *step)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	char status_text[16], pid_text[16];
+	int status_fd = open("/dev/null", O_WRONLY);
+	pid_t child = clone(exec_true, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	char *const argv[] = {"nsbox-init", status_text, pid_text, NULL};
+	char *const envp[] = {NULL};
+
+	if (status_fd < 0 || child < 0)
+		return -1;
+	snprintf(status_text, sizeof(status_text), "%d", status_fd);
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)child);
+	execve(step->source, argv, envp);
+	return -1;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const struct step *);
@@ -221,6 +248,7 @@ static const struct {
 	{"symlink", make_symlink, "stb"},
 	{"pivot_root", pivot_into, "t"},
 	{"chdir", change_dir, "t"},
+	{"init", under_init, "s"},
 };
 
 /*

@@ -81,8 +81,6 @@ static int die_with_parent(int report_fd)
 	return 0;
 }
 
-static int fork_supervised(const struct child_args *args);
-
 static int run_step(const struct step *step, const struct child_args *args, struct owned_mounts *owned)
 {
 	switch (step->op) {
@@ -121,8 +119,7 @@ static int run_step(const struct step *step, const struct child_args *args, stru
 		return unshare(step->nstypes);
 	case STEP_TIME_OFFSETS:
 		return rootfs_write_path("/proc/self/timens_offsets", step->source);
-	case STEP_FORK:
-		return fork_supervised(args);
+	case STEP_FORK: /* run_plan's own */
 	case STEP_MKDIR:
 	case STEP_WRITE_FILE:
 	case STEP_SYMLINK:
@@ -219,122 +216,103 @@ static _Noreturn void exec_or_report(const struct child_args *args)
 	report_and_exit(args, args->plan->nsteps + REPORT_EXEC);
 }
 
-/* The signals init passes on to the command, as bubblewrap's init and tini do. */
-static void forwarded_signals(sigset_t *set)
+/* A number as decimal text in buf, without allocating: the text's start. */
+static char *decimal(char buf[12], unsigned int n)
 {
-	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	char *p = buf + 11;
 
-	sigemptyset(set);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaddset(set, signals[i]);
-}
-
-/*
- * What stays behind with the command (init, relay) is a copy of the caller:
- * its memory holds the interpreter, its descriptors the caller's files. Made
- * non-dumpable before the command exists, it is out of reach of ptrace and
- * of /proc/PID/{mem,environ,fd}: that would need CAP_SYS_PTRACE in the user
- * namespace the copied memory belongs to, the caller's, which the command
- * never holds. The command's exec makes it dumpable again.
- */
-static pid_t fork_child(void)
-{
-	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
-		return -1;
-	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
-}
-
-/* Close every descriptor but fd: a supervisor needs only its status pipe. */
-static void keep_only_fd(int fd)
-{
-	if (fd > 0)
-		syscall(SYS_close_range, 0U, (unsigned int)fd - 1, 0U);
-	syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0U);
-}
-
-/* Leave like the command did, telling the parent its exact wait status. */
-static _Noreturn void init_exit(int status_fd, int status)
-{
-	ssize_t n;
-
+	*p = '\0';
 	do
-		n = write(status_fd, &status, sizeof(status));
-	while (n < 0 && errno == EINTR);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
-/* Block what a supervisor waits for; the command unblocks it before exec. */
-static void block_supervised_signals(sigset_t *set)
-{
-	forwarded_signals(set);
-	sigaddset(set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, set, NULL);
+		*--p = (char)('0' + n % 10);
+	while (n /= 10);
+	return p;
 }
 
 /*
- * Stay with the command: pass signals on to it, reap every child we are
- * handed (as a namespace's init, every orphan of it), and leave when the
- * command does, telling the parent its exact wait status: our own death by
- * a signal could not repeat it (the kernel shields a namespace's init).
+ * Become nsbox-init (init/nsbox-init.c), watching our child, the sandbox:
+ * an exec'd program holding nothing of the caller (no memory, environment,
+ * or descriptor but the status pipe).
  */
-static _Noreturn void supervise(const struct child_args *args, pid_t command, sigset_t *set)
+static _Noreturn void become_init(const struct child_args *args, pid_t child)
 {
-	siginfo_t info;
+	char fd_text[12], pid_text[12];
+	char *const envp[] = {NULL};
+	char *const argv[] = {(char *)"nsbox-init", decimal(fd_text, (unsigned int)args->status_fd),
+			      decimal(pid_text, (unsigned int)child), NULL};
 
-	keep_only_fd(args->status_fd);
-	for (;;) {
-		int status;
-		pid_t pid;
-
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			if (pid == command)
-				init_exit(args->status_fd, status);
-		if (sigwaitinfo(set, &info) > 0 && info.si_signo != SIGCHLD)
-			kill(command, info.si_signo);
-	}
+	if (fcntl(args->status_fd, F_SETFD, 0) == 0)
+		syscall(SYS_execveat, args->init_fd, "", argv, envp, AT_EMPTY_PATH);
+	report_and_exit(args, args->plan->nsteps + REPORT_INIT);
 }
 
+/* Where a process made by this child starts: the plan from a step on, on a given child stack. */
+struct resume {
+	const struct child_args *args;
+	size_t step;
+	int depth;
+	struct owned_mounts *owned;
+};
 
+static _Noreturn void run_plan(const struct child_args *args, size_t from, int depth, struct owned_mounts *owned);
 
-/* init = true: PID 1 of the new PID namespace runs the command as its child. */
-static _Noreturn void run_init(const struct child_args *args)
+static int resume_plan(void *arg)
 {
-	sigset_t set;
-	pid_t command;
+	const struct resume *r = arg;
 
-	prctl(PR_SET_NAME, (unsigned long)"nsbox-init", 0L, 0L, 0L); /* ps shows what it is, not a copy of lua */
-	block_supervised_signals(&set);
-	command = fork_child();
-	if (command < 0)
-		report_and_exit(args, args->plan->nsteps + REPORT_INIT_FORK);
-	if (command == 0)
-		exec_or_report(args);
-	supervise(args, command, &set);
+	run_plan(r->args, r->step, r->depth, r->owned);
+}
+
+static int start_command(void *arg)
+{
+	exec_or_report(((const struct resume *)arg)->args);
 }
 
 /*
- * The fork step: PID and time namespaces that were joined or unshared take
- * only the children made afterwards, so the rest of the plan runs in a child
- * while this process stays behind as its supervisor.
+ * Start fn in a child sharing our memory on the next child stack, sleep
+ * until it execs or dies (CLONE_VFORK: no page is copied), and become its
+ * nsbox-init. A failure is reported as report_step.
  */
-static int fork_supervised(const struct child_args *args)
+static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *), const struct resume *r,
+				size_t report_step)
 {
-	sigset_t set, none;
 	pid_t child;
 
-	if (args->plan->die_with_parent && die_with_parent(args->report_fd) < 0)
-		return -1;
-	block_supervised_signals(&set);
-	child = fork_child();
-	if (child < 0)
-		return -1;
-	if (child > 0) {
-		prctl(PR_SET_NAME, (unsigned long)"nsbox-relay", 0L, 0L, 0L);
-		supervise(args, child, &set);
+	if (r->depth >= NSBOX_CHILD_STACKS) {
+		errno = ENOMEM;
+		report_and_exit(args, report_step);
 	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	return 0;
+	child = clone(fn, args->stacks[r->depth], CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)r);
+	if (child < 0)
+		report_and_exit(args, report_step);
+	become_init(args, child);
+}
+
+/*
+ * Run the plan from step from. A fork step hands the rest to a child (PID
+ * and time namespaces that were joined or unshared take only children made
+ * afterwards) and stays as its relay; with init, the command is the child
+ * of nsbox-init, PID 1 of its namespace.
+ */
+static _Noreturn void run_plan(const struct child_args *args, size_t from, int depth, struct owned_mounts *owned)
+{
+	const struct plan *plan = args->plan;
+	const struct resume next = {.args = args, .depth = depth + 1};
+
+	for (size_t i = from; i < plan->nsteps; i++) {
+		if (plan->steps[i].op == STEP_FORK) {
+			struct resume rest = {.args = args, .step = i + 1, .depth = depth + 1, .owned = owned};
+
+			if (plan->die_with_parent && die_with_parent(args->report_fd) < 0)
+				report_and_exit(args, i);
+			supervise(args, resume_plan, &rest, i);
+		}
+		if (run_step(&plan->steps[i], args, owned) < 0)
+			report_and_exit(args, i);
+	}
+	cloexec_inherited_fds();
+	if (plan->init)
+		supervise(args, start_command, &next, plan->nsteps + REPORT_INIT);
+	exec_or_report(args);
 }
 
 /*
@@ -390,7 +368,6 @@ static void set_session(const struct child_args *args)
 
 _Noreturn void child_main(const struct child_args *args)
 {
-	const struct plan *plan = args->plan;
 	struct owned_mounts owned = {.n = 0};
 
 	/*
@@ -406,14 +383,7 @@ _Noreturn void child_main(const struct child_args *args)
 			close(args->parent_fds[i]);
 	if (args->sync_fd >= 0)
 		wait_for_parent(args->sync_fd);
-	if (args->shares_memory)
-		default_handled_signals();
+	default_handled_signals();
 	set_session(args);
-	for (size_t i = 0; i < plan->nsteps; i++)
-		if (run_step(&plan->steps[i], args, &owned) < 0)
-			report_and_exit(args, i);
-	cloexec_inherited_fds();
-	if (plan->init)
-		run_init(args);
-	exec_or_report(args);
+	run_plan(args, 0, 0, &owned);
 }

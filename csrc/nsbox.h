@@ -111,7 +111,7 @@ struct plan {
 	bool init;            /* a reaper stays PID 1 and runs the command as its child */
 	bool die_with_parent; /* also for the process that a fork step leaves behind */
 	bool new_session;     /* a session of its own even for an interactive job */
-	bool supervised;      /* init or a fork step: the command's status comes through a pipe */
+	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
 	size_t nsteps;
 	struct step steps[];
 };
@@ -123,7 +123,10 @@ struct child_report {
 };
 
 /* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
-enum { REPORT_EXEC = 0, REPORT_INIT_FORK = 1, REPORT_SESSION = 2 };
+enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2 };
+
+/* The child, the relay's child and the command under its init each run on a stack of their own. */
+#define NSBOX_CHILD_STACKS 3
 
 struct child_args {
 	const struct plan *plan;
@@ -132,8 +135,9 @@ struct child_args {
 	int report_fd; /* close-on-exec: EOF in the parent means exec happened */
 	int sync_fd;   /* -1, or where the parent says the id maps are written */
 	int status_fd; /* -1, or where init writes the command's wait status */
+	int init_fd;   /* -1, or nsbox-init opened O_PATH (init, or a fork step) */
+	char *stacks[NSBOX_CHILD_STACKS]; /* tops of the stacks of the processes the child makes */
 	bool foreground; /* become a process group of its own in the terminal's foreground */
-	bool shares_memory; /* cloned with CLONE_VM: the interpreter's handlers and errno are ours too */
 	int parent_fds[3]; /* the parent's ends of the pipes, closed first (-1: none) */
 };
 

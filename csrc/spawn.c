@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,8 +212,8 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
 		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", argv[0],
 							       r.step + 1, text), r.err);
-	if ((size_t)r.step == plan->nsteps + REPORT_INIT_FORK)
-		return spawn_failure(L, "init", lua_pushfstring(L, "init: start %s: %s", argv[0], text), r.err);
+	if ((size_t)r.step == plan->nsteps + REPORT_INIT)
+		return spawn_failure(L, "init", lua_pushfstring(L, "start nsbox-init: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "session", lua_pushfstring(L, "start a new session: %s", text), r.err);
 	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
@@ -221,29 +223,35 @@ static int child_failure(lua_State *L, const struct plan *plan, char *const argv
 }
 
 /*
- * The child of an unsupervised plan runs on this stack, sharing the parent's
- * memory (CLONE_VM) until its exec: no page of the interpreter is copied or
- * write-protected, which is most of what a fork costs. Every such child has
- * exec'd or exited before spawn returns, so one stack per thread serves all.
+ * The child runs on these stacks, sharing the parent's memory (CLONE_VM)
+ * until its exec, as do the processes it makes (each on the next stack, each
+ * vforked): no page of the interpreter is copied or write-protected, which
+ * is most of what a fork costs. All of them have exec'd or exited before
+ * spawn returns, so one set of stacks per thread serves every spawn.
  */
-#define CHILD_STACK_SIZE (256 * 1024)
+#define CHILD_STACK_SIZE (64 * 1024)
 
-static _Thread_local char *child_stack_top;
+static _Thread_local char *child_stack_tops[NSBOX_CHILD_STACKS];
 
-static char *child_stack(void)
+/* Each stack with a guard page below it: an overflow faults, never corrupts. */
+static int child_stacks(char *tops[NSBOX_CHILD_STACKS])
 {
-	long page = sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t each = CHILD_STACK_SIZE + page;
 	char *base;
 
-	if (child_stack_top)
-		return child_stack_top;
-	base = mmap(NULL, CHILD_STACK_SIZE + (size_t)page, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (base == MAP_FAILED)
-		return NULL;
-	mprotect(base, (size_t)page, PROT_NONE); /* a guard page below: overflow faults, never corrupts */
-	child_stack_top = base + page + CHILD_STACK_SIZE;
-	return child_stack_top;
+	if (child_stack_tops[0] == NULL) {
+		base = mmap(NULL, each * NSBOX_CHILD_STACKS, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (base == MAP_FAILED)
+			return -1;
+		for (int i = 0; i < NSBOX_CHILD_STACKS; i++) {
+			mprotect(base + i * each, page, PROT_NONE);
+			child_stack_tops[i] = base + (i + 1) * each;
+		}
+	}
+	memcpy(tops, child_stack_tops, sizeof(child_stack_tops));
+	return 0;
 }
 
 static int shared_memory_child(void *args)
@@ -252,27 +260,47 @@ static int shared_memory_child(void *args)
 }
 
 /*
- * Clone the child. A supervised plan (init, or a fork step) leaves a process
- * behind that lives on with the parent: that one needs a copy of memory.
- * Otherwise the child shares ours; without a user namespace the parent also
- * sleeps until its exec (CLONE_VFORK), with one it must write the id maps
- * meanwhile. Returns the pid, 0 in a fork-style child, -1 on failure.
+ * Clone the child onto our memory. Without a user namespace the parent
+ * also sleeps until its exec (CLONE_VFORK); with one it must write the id
+ * maps meanwhile. Returns the pid, or -1 on failure.
  */
 static pid_t clone_child(const struct plan *plan, struct child_args *args)
 {
-	unsigned long flags = (unsigned long)plan->clone_flags | SIGCHLD;
-	char *stack;
+	unsigned long flags = (unsigned long)plan->clone_flags | SIGCHLD | CLONE_VM;
 
-	if (plan->supervised)
-		return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0UL);
-	stack = child_stack();
-	if (stack == NULL)
+	if (child_stacks(args->stacks) < 0)
 		return -1;
-	/* Under ASan: the last child's frames never returned, so their redzones are still poisoned. */
-	ASAN_UNPOISON_MEMORY_REGION(stack - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
+	/* Under ASan: the last children's frames never returned, so their redzones are still poisoned. */
+	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
+		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	if (!(plan->clone_flags & CLONE_NEWUSER))
 		flags |= CLONE_VFORK;
-	return clone(shared_memory_child, stack, (int)(flags | CLONE_VM), args);
+	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
+}
+
+/*
+ * nsbox-init, beside this module (dladdr finds where it was loaded from):
+ * the child execs it from the descriptor, which works after pivot_root too.
+ * -1 with errno set when it cannot be opened.
+ */
+static int open_init_program(void)
+{
+	static const char marker = 0; /* an object of this module, for dladdr */
+	char path[PATH_MAX];
+	Dl_info info;
+	const char *slash;
+
+	if (dladdr(&marker, &info) == 0 || info.dli_fname == NULL ||
+	    (slash = strrchr(info.dli_fname, '/')) == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%.*s/nsbox-init", (int)(slash - info.dli_fname),
+			     info.dli_fname) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_PATH | O_CLOEXEC);
 }
 
 /* Only a job in the terminal's foreground may hand the foreground on. */
@@ -295,6 +323,22 @@ static void close_pipes(struct pipes *p)
 		close_fd(&p->sync[i]);
 		close_fd(&p->status[i]);
 	}
+}
+
+/* The pipes a plan needs, their child's ends given to args. */
+static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args)
+{
+	if (pipe2(p->report, O_CLOEXEC) < 0 ||
+	    ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p->sync, O_CLOEXEC) < 0) ||
+	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0))
+		return -1;
+	args->report_fd = p->report[1];
+	args->sync_fd = p->sync[0];
+	args->status_fd = p->status[1];
+	args->parent_fds[0] = p->report[0];
+	args->parent_fds[1] = p->sync[1];
+	args->parent_fds[2] = p->status[0];
+	return 0;
 }
 
 /* The parent's side once the child exists: write its maps, release it, read its report. */
@@ -350,7 +394,7 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 static int l_spawn(lua_State *L)
 {
 	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
-	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1};
+	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	sigset_t all, old;
 	struct process *proc;
@@ -359,7 +403,6 @@ static int l_spawn(lua_State *L)
 
 	lua_settop(L, 4);
 	args.foreground = lua_toboolean(L, 4) && !plan->new_session && owns_terminal();
-	args.shares_memory = !plan->supervised;
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
 	args.argv = string_array(L, 2, "argv");
@@ -372,19 +415,19 @@ static int l_spawn(lua_State *L)
 	*proc = (struct process){.pid = -1, .status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 
-	if (pipe2(p.report, O_CLOEXEC) < 0 || ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p.sync, O_CLOEXEC) < 0) ||
-	    (plan->supervised && pipe2(p.status, O_CLOEXEC) < 0)) {
+	if (open_pipes(plan, &p, &args) < 0) {
 		int err = errno;
 
 		close_pipes(&p);
 		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
 	}
-	args.report_fd = p.report[1];
-	args.sync_fd = p.sync[0];
-	args.status_fd = p.status[1];
-	args.parent_fds[0] = p.report[0];
-	args.parent_fds[1] = p.sync[1];
-	args.parent_fds[2] = p.status[0];
+	if (plan->supervised && (args.init_fd = open_init_program()) < 0) {
+		int err = errno;
+
+		close_pipes(&p);
+		return spawn_failure(L, "init", lua_pushfstring(L, "nsbox-init (installed beside nsbox.core): %s",
+								strerror(err)), err);
+	}
 	/*
 	 * Every signal stays blocked until the child has exec'd or failed: none
 	 * may reach it before it drops our handlers, and none may interrupt us
@@ -393,9 +436,8 @@ static int l_spawn(lua_State *L)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = clone_child(plan, &args);
-	if (pid == 0)
-		child_main(&args);
 	result = after_clone(L, proc, &args, pid, &p);
+	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return result;
 }

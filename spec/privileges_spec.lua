@@ -125,7 +125,7 @@ describe("rlimits", function()
 end)
 
 describe("init", function()
-  local PID = { namespaces = { "pid", "mount" }, mounts = { { type = "proc", target = "/proc" } } }
+  local PID = { namespaces = { "pid", "mount" }, mounts = { { type = "proc", target = "/proc" } }, init = false }
   -- PID 1 here is lua, whose os.execute waits only for its own child: the
   -- orphaned sleep is left to whoever is init
   local ORPHAN = { "lua", "-e", 'os.execute("sh -c \'sleep 0.1 &\'"); os.execute("sleep 0.5"); '

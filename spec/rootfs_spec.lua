@@ -146,7 +146,7 @@ describe("recipes/rootfs.lua", function()
         local out, err, code = H.recipe("rootfs", { rootfs, "sh", "-c",
           "ls /; hostname; echo $$; ls /dev | tr '\\n' ' '; echo; stat -c %a /tmp; exit 3" }, { nobody = nobody })
         assert.equal(3, code, err)
-        assert.equal("bin\ndev\netc\nproc\nsys\ntmp\nnsbox\n1\n"
+        assert.equal("bin\ndev\netc\nproc\nsys\ntmp\nnsbox\n2\n"
           .. "fd full null ptmx pts random shm stderr stdin stdout urandom zero \n1777\n", out)
       end)
   end

@@ -185,6 +185,9 @@ function M.validate(t, r, has)
   if t.caps ~= nil then r.caps = validate_caps(t.caps) end
   for _, key in ipairs { "no_new_privs", "init", "die_with_parent" } do r[key] = check.boolean(t, key) end
   if r.init then check.needs(has, "pid", "init") end
+  -- Wherever the command would be PID 1 of a new PID namespace, where the
+  -- kernel drops the signals it has no handler for and orphans pile up.
+  if r.init == nil and has.pid then r.init = true end
   if t.rlimits ~= nil then r.rlimits = validate_rlimits(t.rlimits) end
   if t.user ~= nil then r.user = validate_user(t.user, r, has) end
   if t.umask ~= nil then r.umask = check.mode(t.umask, "umask") end
