@@ -30,12 +30,13 @@ $(MODULE): $(OBJ)
 setup:
 	sh ./setup.sh
 
+# setup.sh installs lua-cjson with apt, where luarocks does not look for it.
 install: setup
-	luarocks --lua-version=$(LUA_VERSION) make nsbox-scm-1.rockspec
+	luarocks --lua-version=$(LUA_VERSION) make --deps-mode=none nsbox-scm-1.rockspec
 
-# The main job: install, then show a UTS namespace from the installed module.
+# The main job: install, then show a UTS namespace with the installed command.
 demo: install
-	cd / && lua $(CURDIR)/recipes/uts.lua sh -c 'echo "inside:  $$(hostname)"'
+	cd / && nsbox uts sh -c 'echo "inside:  $$(hostname)"'
 	@echo "outside: $$(hostname)"
 
 # The last spec compares the host with this snapshot.

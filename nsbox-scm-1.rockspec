@@ -15,6 +15,7 @@ with raw syscalls before exec.]],
 supported_platforms = { "linux" }
 dependencies = {
    "lua >= 5.4",
+   "lua-cjson", -- nsbox.oci reads config.json, `nsbox lsns -J` writes JSON
 }
 external_dependencies = {
    CAP = { header = "sys/capability.h", library = "cap" },
@@ -32,6 +33,23 @@ build = {
       ["nsbox.privileges"] = "lua/nsbox/privileges.lua",
       ["nsbox.rootfs"] = "lua/nsbox/rootfs.lua",
       ["nsbox.namespaces"] = "lua/nsbox/namespaces.lua",
+      ["nsbox.command"] = "lua/nsbox/command.lua",
+      ["nsbox.flags"] = "lua/nsbox/flags.lua",
+      ["nsbox.help"] = "lua/nsbox/help.lua",
+      ["nsbox.subcommands"] = "lua/nsbox/subcommands.lua",
+      -- The stock recipes, found next to nsbox.command (`nsbox --list`).
+      ["nsbox.recipes.all"] = "recipes/all.lua",
+      ["nsbox.recipes.cgroup"] = "recipes/cgroup.lua",
+      ["nsbox.recipes.ipc"] = "recipes/ipc.lua",
+      ["nsbox.recipes.locked"] = "recipes/locked.lua",
+      ["nsbox.recipes.mount"] = "recipes/mount.lua",
+      ["nsbox.recipes.net"] = "recipes/net.lua",
+      ["nsbox.recipes.oci"] = "recipes/oci.lua",
+      ["nsbox.recipes.pid"] = "recipes/pid.lua",
+      ["nsbox.recipes.rootfs"] = "recipes/rootfs.lua",
+      ["nsbox.recipes.time"] = "recipes/time.lua",
+      ["nsbox.recipes.user"] = "recipes/user.lua",
+      ["nsbox.recipes.uts"] = "recipes/uts.lua",
       ["nsbox.core"] = {
          sources = {
             "csrc/core.c", "csrc/plan.c", "csrc/spawn.c", "csrc/child.c",
@@ -43,5 +61,8 @@ build = {
          libdirs = { "$(CAP_LIBDIR)" },
          defines = { "_GNU_SOURCE" },
       },
+   },
+   install = {
+      bin = { nsbox = "bin/nsbox" },
    },
 }

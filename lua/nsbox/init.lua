@@ -7,7 +7,7 @@
 local core = require "nsbox.core"
 local recipe = require "nsbox.recipe"
 
-local M = { core = core }
+local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
 local Compiled = { __name = "nsbox.compiled" }
 Compiled.__index = Compiled
@@ -127,6 +127,10 @@ end
 -- first use, so a recipe script does not pay for what it does not call.
 function M.namespaces(pid) return require("nsbox.lsns").namespaces(pid) end
 function M.list(type) return require("nsbox.lsns").list(type) end
+
+-- nsbox.load(path_or_name [, args]) -> recipe, argv: a recipe file, or a
+-- stock recipe by name (nsbox.command has the rules).
+function M.load(what, args) return require("nsbox.command").load(what, args) end
 
 M.cli = setmetatable({}, { __index = function(_, key) return require("nsbox.cli")[key] end })
 

@@ -176,7 +176,11 @@ local function validate(t)
   return r
 end
 
+-- A composed recipe's merged source table, so it can be a fragment again.
+local SOURCES = setmetatable({}, { __mode = "k" })
+
 local function merge_into(merged, fragment, i)
+  fragment = SOURCES[fragment] or fragment
   if type(fragment) ~= "table" then invalid("fragment #%d must be a table, got %s", i, type(fragment)) end
   check.known_keys(fragment, KEYS)
   for key, value in pairs(fragment) do
@@ -202,7 +206,9 @@ function M.compose(...)
   local ok, result = pcall(function()
     local merged = {}
     for i = 1, n do merge_into(merged, fragments[i], i) end
-    return validate(merged)
+    local r = validate(merged)
+    SOURCES[r] = merged
+    return r
   end)
   if ok then return result end
   if getmetatable(result) == check.Invalid then error("nsbox.recipe: " .. result.message, 2) end
