@@ -14,7 +14,7 @@ SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
 MODULE := build/nsbox/core.so
 
-.PHONY: all setup demo test check bench install clean
+.PHONY: all setup demo test check bench install clean doc
 
 all: $(MODULE)
 
@@ -53,6 +53,10 @@ check: all
 
 bench: setup all
 	sh bench/run.sh
+
+# The man page and the README's flag table, from nsbox.flags.
+doc: all
+	lua doc/generate.lua
 
 clean:
 	rm -rf build

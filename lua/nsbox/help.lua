@@ -95,4 +95,53 @@ function M.list()
   print(columns(rows, ""))
 end
 
+-- ---- the man page and the README's table ----
+
+local function markdown_cell(text)
+  return (text:gsub("|", "\\|"))
+end
+
+-- The README's flag table: flag, recipe key, what it does.
+function M.markdown()
+  local lines = { "| flag | recipe key | what it does |", "|---|---|---|" }
+  for _, flag in ipairs(flags.FLAGS) do
+    lines[#lines + 1] = ("| `%s` | %s | %s%s |"):format(flag_usage(flag), flag.key and ("`" .. flag.key .. "`") or "",
+      markdown_cell(flag.help), flag.nsbox and " (nsbox's own)" or "")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function roff(text)
+  return (text:gsub("\\", "\\e"):gsub("%-", "\\-"):gsub("^%.", "\\&."):gsub("^'", "\\&'"))
+end
+
+-- nsbox(1), in man(7) macros.
+function M.man()
+  local out = {
+    ".TH NSBOX 1 \"\" \"nsbox " .. require("nsbox").VERSION .. "\" \"User Commands\"",
+    ".SH NAME", "nsbox \\- run a command in new Linux namespaces, from a recipe or from flags",
+    ".SH SYNOPSIS",
+  }
+  for _, line in ipairs(M.SYNOPSIS) do out[#out + 1] = ".B " .. roff(line) .. "\n.br" end
+  out[#out + 1] = ".SH DESCRIPTION"
+  for paragraph in M.GRAMMAR:gmatch("[^\n]+") do out[#out + 1] = roff(paragraph) end
+  out[#out + 1] = ".SH COMMANDS"
+  for _, name in ipairs(command_names()) do
+    local c = command.COMMANDS[name]
+    out[#out + 1] = ".TP\n.B " .. roff(name .. " " .. c.usage) .. "\n" .. roff(c.help)
+  end
+  out[#out + 1] = ".PP\nReserved for the runtime to come: " .. table.concat(command.RESERVED, ", ") .. "."
+  out[#out + 1] = ".SH OPTIONS"
+  for _, flag in ipairs(flags.FLAGS) do
+    out[#out + 1] = ".TP\n.B " .. roff(flag_usage(flag)) .. "\n" .. roff(flag.help)
+      .. (flag.key and (" [recipe key: " .. roff(flag.key) .. "]") or "")
+  end
+  out[#out + 1] = ".SH RECIPES"
+  for _, recipe in ipairs(command.stock()) do
+    out[#out + 1] = ".TP\n.B " .. roff(recipe.name) .. "\n" .. roff(recipe.description)
+  end
+  out[#out + 1] = ".SH SEE ALSO\nbwrap(1), unshare(1), nsenter(1), lsns(8), namespaces(7)"
+  return table.concat(out, "\n") .. "\n"
+end
+
 return M
