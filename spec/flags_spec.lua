@@ -36,7 +36,8 @@ local ROWS = {
   ["--perms"] = { { "--perms", "0700", "--tmpfs", "/mnt" }, "stat -c %a /mnt", "700\n" },
   ["--proc"] = { { "--unshare-pid", "--proc", "/proc" }, "stat -f -c %T /proc; cat /proc/1/comm",
     "proc\nnsbox-init\n" },
-  ["--dev"] = { { "--dev", "/dev" }, "ls /dev | tr '\\n' ' '", "fd full null ptmx pts random shm stderr stdin stdout urandom zero " },
+  ["--dev"] = { { "--dev", "/dev" }, "ls /dev | tr '\\n' ' '",
+    "fd full null ptmx pts random shm stderr stdin stdout urandom zero " },
   ["--mqueue"] = { { "--unshare-ipc", "--dev", "/dev", "--mqueue", "/dev/mqueue" }, "stat -f -c %T /dev/mqueue",
     "mqueue\n" },
   ["--symlink"] = { { "--tmpfs", "/mnt", "--symlink", "/etc/hostname", "/mnt/h" }, "readlink /mnt/h",
@@ -60,7 +61,8 @@ local ROWS = {
   ["--init"] = { { "pid", "--init" }, "echo $$", "2\n" },
   ["--as-pid-1"] = { { "--unshare-pid", "--as-pid-1" }, "echo $$", "1\n" },
   ["--die-with-parent"] = { { "--die-with-parent", "--debug" }, "true", "" , stderr = "die with the parent" },
-  ["--new-session"] = { { "--new-session", "--unshare-pid", "--as-pid-1", "--proc", "/proc" }, "ps -o sid= -p 1", "~^ *1\n$" },
+  ["--new-session"] = { { "--new-session", "--unshare-pid", "--as-pid-1", "--proc", "/proc" }, "ps -o sid= -p 1",
+    "~^ *1\n$" },
   ["--join"] = { { "--join", "$PID" }, "hostname", "target\n" },
   ["--debug"] = { { "--unshare-uts", "--debug" }, "true", "", stderr = "step %d+: make / private" },
 }
@@ -155,7 +157,8 @@ end)
 describe("a bad flag", function()
   local REFUSALS = {
     { { "--bogus" }, "nsbox: unknown option '--bogus' (nsbox --help lists them)" },
-    { { "--hostnme", "x" }, "nsbox: unknown option '--hostnme' (did you mean '--hostname'?) (nsbox --help lists them)" },
+    { { "--hostnme", "x" },
+      "nsbox: unknown option '--hostnme' (did you mean '--hostname'?) (nsbox --help lists them)" },
     { { "--bind" }, "nsbox: --bind takes SRC DEST" },
     { { "--size", "big", "--tmpfs", "/t" }, "nsbox: --size: expected a number, got 'big'" },
     { { "--perms", "rwx", "--tmpfs", "/t" }, "nsbox: --perms: expected an octal mode like 0755, got 'rwx'" },

@@ -100,7 +100,8 @@ function M.spawn(r, argv, options)
   argv = argv or c.argv or { "/bin/sh" }
   check_argv(argv)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options and options.foreground)
+  local proc, step
+  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options and options.foreground)
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end

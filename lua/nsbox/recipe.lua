@@ -77,7 +77,9 @@ end
 local function check_id_map(list, key)
   local out = {}
   check.list(list, key)
-  if #list > MAX_MAP_LINES then invalid("'%s' has %d ranges, the kernel takes at most %d", key, #list, MAX_MAP_LINES) end
+  if #list > MAX_MAP_LINES then
+    invalid("'%s' has %d ranges, the kernel takes at most %d", key, #list, MAX_MAP_LINES)
+  end
   for i, entry in ipairs(list) do
     local where = ("%s[%d]"):format(key, i)
     check.type(entry, "table", where)
