@@ -14,7 +14,7 @@ SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
 MODULE := build/nsbox/core.so
 
-.PHONY: all setup demo test check bench install clean doc
+.PHONY: all setup demo test check bench install clean doc lint pack
 
 all: $(MODULE)
 
@@ -31,8 +31,13 @@ setup:
 	sh ./setup.sh
 
 # setup.sh installs lua-cjson with apt, where luarocks does not look for it.
+# The man page and bash completion go where man and bash look, from the rock.
+PREFIX ?= /usr/local
 install: setup
 	luarocks --lua-version=$(LUA_VERSION) make --deps-mode=none nsbox-scm-1.rockspec
+	rock=$$(luarocks --lua-version=$(LUA_VERSION) show --rock-dir nsbox) && \
+		install -Dm644 "$$rock/doc/nsbox.1" $(PREFIX)/share/man/man1/nsbox.1 && \
+		install -Dm644 "$$rock/completion/nsbox" $(PREFIX)/share/bash-completion/completions/nsbox
 
 # The main job: install, then show a UTS namespace with the installed command.
 demo: install
@@ -53,6 +58,18 @@ check: all
 
 bench: setup all
 	sh bench/run.sh
+
+# A binary rock in build/, built from a copy of the tracked files so the
+# checkout gets no objects; luarocks install build/nsbox-*.rock installs it.
+pack:
+	rm -rf build/pack && mkdir -p build/pack
+	git ls-files | tar cf - -T - | tar xf - -C build/pack
+	cd build/pack && luarocks --lua-version=$(LUA_VERSION) make --pack-binary-rock --deps-mode=none nsbox-scm-1.rockspec
+	mv build/pack/*.rock build/ && rm -rf build/pack
+
+# luacheck (Debian's lua-check, from setup.sh), with .luacheckrc.
+lint:
+	luacheck --no-color -q . bin/nsbox
 
 # The man page and the README's flag table, from nsbox.flags.
 doc: all

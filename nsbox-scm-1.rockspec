@@ -59,10 +59,12 @@ build = {
          libraries = { "cap" },
          incdirs = { "$(CAP_INCDIR)" },
          libdirs = { "$(CAP_LIBDIR)" },
-         defines = { "_GNU_SOURCE" },
       },
    },
    install = {
       bin = { nsbox = "bin/nsbox" },
    },
+   -- Into the rock's directory (luarocks show --rock-dir nsbox): the man
+   -- page doc/nsbox.1 and the bash completion completion/nsbox.
+   copy_directories = { "doc", "completion" },
 }
