@@ -36,7 +36,7 @@ describe("recipes/enter.lua", function()
     assert.equal("nsbox: join: namespaces of pid 999999: No such process\n", err)
     _, err, code = H.recipe("enter", {})
     assert.equal(125, code)
-    assert.equal("nsbox: usage: lua recipes/enter.lua PID [CMD [ARG...]]\n", err)
+    assert.equal("nsbox: usage: lua recipes/enter.lua [--preserve-credentials] PID [CMD [ARG...]]\n", err)
   end)
 end)
 

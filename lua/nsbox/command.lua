@@ -77,7 +77,8 @@ M.COMMANDS.lsns = {
   run = function(args, program) require("nsbox.subcommands").lsns(args, program) end,
 }
 M.COMMANDS.enter = {
-  usage = "PID [CMD [ARG...]]", help = "run CMD in the namespaces of PID, like nsenter -a",
+  usage = "[--preserve-credentials] PID [CMD [ARG...]]",
+  help = "run CMD in the namespaces of PID like nsenter -a: as uid 0 in its user namespace, unless told",
   run = function(args, program) require("nsbox.subcommands").enter(args, program) end,
 }
 

@@ -92,12 +92,25 @@ end
 
 -- ---- enter ----
 
+-- Whether pid is in another user namespace than ours.
+local function other_user_namespace(pid)
+  local theirs, mine = lsns.namespaces(pid), lsns.namespaces()
+  return theirs and theirs.user and mine.user and theirs.user.inode ~= mine.user.inode
+end
+
+-- Like nsenter -a: every namespace of PID that differs from ours; in its
+-- user namespace, as uid and gid 0 there (what nsenter does) unless
+-- --preserve-credentials keeps the caller's.
 function M.enter(args, program)
+  local preserve = args[1] == "--preserve-credentials"
+  if preserve then args = table.move(args, 2, #args, 1, {}) end
   cli.main(function()
     local pid = math.tointeger(tonumber(args[1]))
-    if not pid or pid < 1 then error("usage: " .. program .. " PID [CMD [ARG...]]", 0) end
+    if not pid or pid < 1 then error("usage: " .. program .. " [--preserve-credentials] PID [CMD [ARG...]]", 0) end
     local argv = #args > 1 and table.move(args, 2, #args, 1, {}) or nil
-    return nsbox.recipe { join = pid }, argv
+    local recipe = { join = pid }
+    if not preserve and other_user_namespace(pid) then recipe.user = { uid = 0, gid = 0 } end
+    return nsbox.recipe(recipe), argv
   end, args)
 end
 
