@@ -19,7 +19,7 @@ MODULE := build/nsbox/core.so
 INIT := build/nsbox/nsbox-init
 INIT_SRC := csrc/init/nsbox-init.c
 
-.PHONY: all setup demo test check asan fuzz bench install rock-install clean
+.PHONY: all setup demo test check asan fuzz bench install rock-install clean doc lint pack
 
 all: $(MODULE) $(INIT)
 
@@ -39,18 +39,26 @@ $(INIT): $(INIT_SRC)
 rock-install: all
 	install -d $(INST_LUADIR)/nsbox $(INST_LIBDIR)/nsbox
 	install -m 644 lua/nsbox/*.lua $(INST_LUADIR)/nsbox/
+	install -d $(INST_LUADIR)/nsbox/recipes
+	install -m 644 recipes/*.lua $(INST_LUADIR)/nsbox/recipes/
 	install -m 755 $(MODULE) $(INIT) $(INST_LIBDIR)/nsbox/
 
 # Packages, and `lua` running Lua 5.4 (see setup.sh).
 setup:
 	sh ./setup.sh
 
+# setup.sh installs lua-cjson with apt, where luarocks does not look for it.
+# The man page and bash completion go where man and bash look, from the rock.
+PREFIX ?= /usr/local
 install: setup
-	luarocks --lua-version=$(LUA_VERSION) make nsbox-scm-1.rockspec
+	luarocks --lua-version=$(LUA_VERSION) make --deps-mode=none nsbox-scm-1.rockspec
+	rock=$$(luarocks --lua-version=$(LUA_VERSION) show --rock-dir nsbox) && \
+		install -Dm644 "$$rock/doc/nsbox.1" $(PREFIX)/share/man/man1/nsbox.1 && \
+		install -Dm644 "$$rock/completion/nsbox" $(PREFIX)/share/bash-completion/completions/nsbox
 
-# The main job: install, then show a UTS namespace from the installed module.
+# The main job: install, then show a UTS namespace with the installed command.
 demo: install
-	cd / && lua $(CURDIR)/recipes/uts.lua sh -c 'echo "inside:  $$(hostname)"'
+	cd / && nsbox uts sh -c 'echo "inside:  $$(hostname)"'
 	@echo "outside: $$(hostname)"
 
 # The last spec compares the host with this snapshot, and looks for processes
@@ -97,6 +105,22 @@ fuzz: all
 
 bench: setup all
 	sh bench/run.sh
+
+# A binary rock in build/, built from a copy of the tracked files so the
+# checkout gets no objects; luarocks install build/nsbox-*.rock installs it.
+pack:
+	rm -rf build/pack && mkdir -p build/pack
+	git ls-files | tar cf - -T - | tar xf - -C build/pack
+	cd build/pack && luarocks --lua-version=$(LUA_VERSION) make --pack-binary-rock --deps-mode=none nsbox-scm-1.rockspec
+	mv build/pack/*.rock build/ && rm -rf build/pack
+
+# luacheck (Debian's lua-check, from setup.sh), with .luacheckrc.
+lint:
+	luacheck --no-color -q . bin/nsbox
+
+# The man page and the README's flag table, from nsbox.flags.
+doc: all
+	lua doc/generate.lua
 
 clean:
 	rm -rf build build-asan

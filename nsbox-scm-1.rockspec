@@ -15,6 +15,7 @@ with raw syscalls before exec.]],
 supported_platforms = { "linux" }
 dependencies = {
    "lua >= 5.4",
+   "lua-cjson", -- nsbox.oci reads config.json, `nsbox lsns -J` writes JSON
 }
 external_dependencies = {
    CAP = { header = "sys/capability.h", library = "cap" },
@@ -35,4 +36,10 @@ build = {
       INST_LUADIR = "$(LUADIR)",
       INST_LIBDIR = "$(LIBDIR)",
    },
+   install = {
+      bin = { nsbox = "bin/nsbox" },
+   },
+   -- Into the rock's directory (luarocks show --rock-dir nsbox): the man
+   -- page doc/nsbox.1 and the bash completion completion/nsbox.
+   copy_directories = { "doc", "completion" },
 }

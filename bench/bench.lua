@@ -232,7 +232,8 @@ local function whole_commands(nsbox_argv, peers, wrapper)
     if result.failure and result.failure:match("^failed") then
       local words = {}
       for k, word in ipairs(commands[i]) do words[k] = quote(word) end
-      local said = capture(("%s 2>&1 >/dev/null | tail -n 1"):format((wrapper or "%s"):format(table.concat(words, " "))))
+      local line = (wrapper or "%s"):format(table.concat(words, " "))
+      local said = capture(("%s 2>&1 >/dev/null | tail -n 1"):format(line))
       if said ~= "" then result.failure = ("%s: %s"):format(result.failure, said) end
     end
   end
@@ -374,7 +375,8 @@ local function main()
   local function rss(result) return result.failure and "n/a" or ("%d KiB"):format(result.rss_kb) end
   row("peak RSS for one spawn, `lua recipes/all.lua /bin/true` (ru_maxrss from wait4, median of the runs)",
     rss(whole.nsbox), ("unshare %s; bwrap %s"):format(rss(whole[1]), rss(whole[2])),
-    (whole.nsbox.failure or whole[1].failure) and "n/a" or (ratio(whole.nsbox.rss_kb, whole[1].rss_kb) .. " (vs unshare)"))
+    (whole.nsbox.failure or whole[1].failure) and "n/a"
+      or (ratio(whole.nsbox.rss_kb, whole[1].rss_kb) .. " (vs unshare)"))
   if leak_shape then
     local what = ("growth over %d in-process spawns from one Lua state, shape %s:"):format(LEAK, leak_shape)
     row(what .. " VmRSS", ("%+d KiB (%d -> %d)"):format(after.rss_kb - before.rss_kb, before.rss_kb,

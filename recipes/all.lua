@@ -1,13 +1,9 @@
--- Every namespace nsbox knows at once, with a fresh /proc and hostname "nsbox";
--- works for an unprivileged user, since the user namespace makes the rest permitted.
---   lua recipes/all.lua [CMD [ARG...]]
-local tree = (arg[0]:match("^(.*)/") or ".") .. "/.."  -- run from a checkout, or installed
-package.path = tree .. "/lua/?.lua;" .. tree .. "/lua/?/init.lua;" .. package.path
-package.cpath = tree .. "/build/?.so;" .. package.cpath
-local nsbox = require "nsbox"
-
-nsbox.cli.main(nsbox.recipe {
+-- Every namespace nsbox knows at once, a fresh /proc and hostname "nsbox"; works unprivileged.
+--   nsbox all [CMD [ARG...]]   (or: lua recipes/all.lua [CMD [ARG...]])
+if type((...)) ~= "table" then return dofile(arg[0]:match("^(.-)[^/]*$") .. "../bin/nsbox") end -- run directly
+-- The user namespace makes the rest permitted for an unprivileged user.
+return {
   namespaces = { "user", "uts", "ipc", "pid", "mount", "net", "cgroup" },
   hostname = "nsbox",
   mounts = { { type = "proc", target = "/proc" } },
-})
+}

@@ -1,14 +1,11 @@
--- A locked-down sandbox: every namespace, no capabilities at all, no_new_privs,
--- resource limits, an init that reaps and forwards signals, death with the
--- parent, a session of its own, the kernel's interfaces read-only; run by
--- root, root inside is nobody outside. Works unprivileged.
---   lua recipes/locked.lua [CMD [ARG...]]
-local tree = (arg[0]:match("^(.*)/") or ".") .. "/.."  -- run from a checkout, or installed
-package.path = tree .. "/lua/?.lua;" .. tree .. "/lua/?/init.lua;" .. package.path
-package.cpath = tree .. "/build/?.so;" .. package.cpath
+-- A locked-down sandbox: every namespace, no capabilities, no_new_privs, rlimits, an init; works unprivileged.
+--   nsbox locked [CMD [ARG...]]   (or: lua recipes/locked.lua [CMD [ARG...]])
+if type((...)) ~= "table" then return dofile(arg[0]:match("^(.-)[^/]*$") .. "../bin/nsbox") end -- run directly
+-- Also: death with the parent, a session of its own, the kernel's interfaces
+-- read-only; run by root, root inside is nobody outside.
 local nsbox = require "nsbox"
 
-nsbox.cli.main(nsbox.recipe(nsbox.protect_kernel, {
+return nsbox.recipe(nsbox.protect_kernel, {
   namespaces = { "user", "uts", "ipc", "pid", "mount", "net" },
   unprivileged = true,
   hostname = "locked",
@@ -19,4 +16,4 @@ nsbox.cli.main(nsbox.recipe(nsbox.protect_kernel, {
   init = true,
   die_with_parent = true,
   new_session = true,
-}))
+})

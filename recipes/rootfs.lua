@@ -1,12 +1,10 @@
--- CMD in DIR as its root, in every namespace of recipes/all.lua, with a fresh
--- /proc, a minimal /dev and a tmpfs /tmp: nothing of the host's tree is left
--- reachable; the kernel's interfaces are read-only, CAP_SYS_ADMIN is dropped,
--- and the command has a session of its own. Works for an unprivileged user (DIR needs proc, dev and tmp
+-- CMD in DIR as its root, in the namespaces of all, with /proc, a minimal /dev and a tmpfs /tmp.
+--   nsbox rootfs DIR [CMD [ARG...]]   (or: lua recipes/rootfs.lua DIR [CMD [ARG...]])
+if type((...)) ~= "table" then return dofile(arg[0]:match("^(.-)[^/]*$") .. "../bin/nsbox") end -- run directly
+-- Nothing of the host's tree is left reachable; the kernel's interfaces are
+-- read-only, CAP_SYS_ADMIN is dropped, and the command has a session of its
+-- own. Works for an unprivileged user (DIR needs proc, dev and tmp
 -- directories then, since it cannot create them there).
---   lua recipes/rootfs.lua DIR [CMD [ARG...]]
-local tree = (arg[0]:match("^(.*)/") or ".") .. "/.."  -- run from a checkout, or installed
-package.path = tree .. "/lua/?.lua;" .. tree .. "/lua/?/init.lua;" .. package.path
-package.cpath = tree .. "/build/?.so;" .. package.cpath
 local nsbox = require "nsbox"
 
 -- An absolute path for the rootfs, as recipes take.
@@ -18,8 +16,8 @@ local function absolute(dir)
   return cwd .. "/" .. dir
 end
 
-nsbox.cli.main(function(args)
-  if not args[1] then error("usage: lua recipes/rootfs.lua DIR [CMD [ARG...]]", 0) end
+return function(args, program)
+  if not args[1] then error("usage: " .. program .. " DIR [CMD [ARG...]]", 0) end
   local recipe = nsbox.recipe({
     namespaces = { "user", "uts", "ipc", "pid", "mount", "net" },
     hostname = "nsbox",
@@ -32,4 +30,4 @@ nsbox.cli.main(function(args)
     new_session = true,
   }, nsbox.protect_kernel)
   return recipe, #args > 1 and table.move(args, 2, #args, 1, {}) or { "/bin/sh" }
-end)
+end

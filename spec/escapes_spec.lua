@@ -112,7 +112,8 @@ for _, nobody in ipairs { false, true } do
         .. '{ type = "file", target = "/mnt/host" .. HOST .. "/escaped", content = "x" } } }',
         "^nsbox: write file /mnt/host/tmp/nsbox%-host%.%w+/escaped %(step %d+%): " },
       { "a dir under a tmpfs overmounted by /", '{ mounts = { { type = "tmpfs", target = "/mnt" }, '
-        .. '{ type = "bind", source = "/", target = "/mnt" }, { type = "dir", target = "/mnt" .. HOST .. "/escaped" } } }',
+        .. '{ type = "bind", source = "/", target = "/mnt" }, '
+        .. '{ type = "dir", target = "/mnt" .. HOST .. "/escaped" } } }',
         "^nsbox: create directory /mnt/tmp/nsbox%-host%.%w+/escaped %(step %d+%): " },
       { "a symlink inside a rootfs, / bound into it", '{ rootfs = ROOTFS, mounts = { '
         .. '{ type = "bind", source = "/", target = "/host" }, '

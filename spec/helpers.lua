@@ -53,13 +53,23 @@ function H.sh(command)
   return out, err, code
 end
 
--- Run `lua recipes/NAME.lua ARG...`, optionally as nobody: stdout, stderr, status.
-function H.recipe(name, args, opts)
+-- Run program with args, optionally as nobody: stdout, stderr, status.
+local function run_words(program, args, opts)
   local words = {}
   for i, a in ipairs(args or {}) do words[i] = shell_quote(a) end
   local prefix = (opts and opts.nobody) and H.NOBODY or ""
   local env = (opts and opts.env) and (opts.env .. " ") or ""
-  return H.sh(env .. prefix .. "lua recipes/" .. name .. ".lua " .. table.concat(words, " "))
+  return H.sh(env .. prefix .. program .. " " .. table.concat(words, " "))
+end
+
+-- Run `lua recipes/NAME.lua ARG...`, optionally as nobody: stdout, stderr, status.
+function H.recipe(name, args, opts)
+  return run_words("lua recipes/" .. name .. ".lua", args, opts)
+end
+
+-- Run the checkout's `bin/nsbox ARG...`, as H.recipe runs a recipe.
+function H.nsbox(args, opts)
+  return run_words("bin/nsbox", args, opts)
 end
 
 -- Spawn with nsbox.run, capturing the command's output: output, ok, how, code.

@@ -28,12 +28,14 @@ describe("mounts are checked before any fork:", function()
     { "a bad hidepid", { { type = "proc", target = "/proc", hidepid = 3 } }, "'mounts[1].hidepid' must be 0, 1, 2, 4" },
     { "a dir on the host's tree without rootfs", { { type = "dir", target = "/etc/nsbox" } },
       "'mounts[1].target': without rootfs, a dir must lie under a tmpfs or dev mounted earlier in mounts" },
-    { "a file under a tmpfs mounted later", { { type = "file", target = "/mnt/x" }, { type = "tmpfs", target = "/mnt" } },
+    { "a file under a tmpfs mounted later",
+      { { type = "file", target = "/mnt/x" }, { type = "tmpfs", target = "/mnt" } },
       "'mounts[1].target': without rootfs, a file must lie under a tmpfs" },
     { "a symlink on a bind", { { type = "bind", source = "/srv", target = "/mnt" },
       { type = "symlink", source = "x", target = "/mnt/x" } }, "without rootfs, a symlink must lie under" },
     { "sysfs in a new user namespace without a net namespace", { { type = "sysfs", target = "/sys" } },
-      "'mounts[1]': sysfs in a new user namespace needs the 'net' namespace too", { namespaces = { "user", "mount" } } },
+      "'mounts[1]': sysfs in a new user namespace needs the 'net' namespace too",
+      { namespaces = { "user", "mount" } } },
     { "a symlink without its text", { { type = "symlink", target = "/x" } }, "'mounts[1].source' must be a string" },
   }
   for _, case in ipairs(cases) do

@@ -63,7 +63,8 @@ describe("caps", function()
     local script = 'local nsbox = require "nsbox"; os.exit(nsbox.run({ namespaces = { "uts" }, '
       .. 'caps = { keep = { "sys_admin" } } }, { "sh", "-c", ' .. ("%q"):format(STATUS) .. ' }) and 0 or 1)'
     local out, err, code = H.sh(H.NOBODY .. "lua -e " .. H.quote(
-      'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; package.cpath = "build/?.so;" .. package.cpath;' .. script))
+      'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+      .. 'package.cpath = "build/?.so;" .. package.cpath;' .. script))
     assert.equal(0, code, err)
     local f = status_fields(out)
     assert.same({ bits(SYS_ADMIN), bits(SYS_ADMIN), bits(SYS_ADMIN) }, { f.CapEff, f.CapPrm, f.CapBnd })
@@ -168,8 +169,10 @@ describe("die_with_parent", function()
     kill -KILL $!; wait $! 2>/dev/null; sleep 0.2
     test -e /proc/$pid && echo alive || echo dead
   ]]
-  local SCRIPT = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; package.cpath = "build/?.so;" .. package.cpath; '
-    .. 'local nsbox = require "nsbox"; nsbox.spawn({ namespaces = { "uts" }, die_with_parent = %s }, { "sleep", "30" }); '
+  local SCRIPT = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+    .. 'package.cpath = "build/?.so;" .. package.cpath; '
+    .. 'local nsbox = require "nsbox"; '
+    .. 'nsbox.spawn({ namespaces = { "uts" }, die_with_parent = %s }, { "sleep", "30" }); '
     .. 'os.execute("exec sleep 31")'
 
   H.root_it("kills the sandbox when the process that spawned it dies", function()

@@ -104,7 +104,9 @@ describe("nsbox.recipe composition", function()
   end)
 
   it("normalizes ro_bind to a read-only recursive bind", function()
-    local r = nsbox.recipe { namespaces = { "mount" }, mounts = { { type = "ro_bind", source = "/usr", target = "/usr" } } }
+    local r = nsbox.recipe {
+      namespaces = { "mount" }, mounts = { { type = "ro_bind", source = "/usr", target = "/usr" } },
+    }
     assert.same({ type = "bind", source = "/usr", target = "/usr", readonly = true, recursive = true }, r.mounts[1])
   end)
 

@@ -140,7 +140,8 @@ describe("NUL bytes are refused, naming the key", function()
     { "mounts[1].target", { namespaces = { "mount" }, mounts = { { type = "tmpfs", target = "/tmp\0x" } } } },
     { "mounts[1].options[1]", { namespaces = { "mount" },
       mounts = { { type = "tmpfs", target = "/tmp", options = { "size=1m\0" } } } } },
-    { "mounts[1].fstype", { namespaces = { "mount" }, mounts = { { type = "mount", fstype = "tmpfs\0", target = "/tmp" } } } },
+    { "mounts[1].fstype",
+      { namespaces = { "mount" }, mounts = { { type = "mount", fstype = "tmpfs\0", target = "/tmp" } } } },
     { "mounts[2].source", { namespaces = { "mount" },
       mounts = { { type = "tmpfs", target = "/tmp" }, { type = "symlink", source = "a\0b", target = "/tmp/l" } } } },
     { "mounts[2].content", { namespaces = { "mount" },
@@ -185,7 +186,8 @@ describe("messages name the user's key or argument", function()
   it("prints CLI refusals without a Lua position", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
-    f:write('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; package.cpath = "build/?.so;" .. package.cpath\n',
+    f:write('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+      .. 'package.cpath = "build/?.so;" .. package.cpath\n',
       'local nsbox = require "nsbox"\n',
       'if arg[1] == "table" then nsbox.cli.main({ hostname = 1 }, {}) end\n',
       'nsbox.cli.main(function() return nsbox.recipe { namespaces = { "uts" }, hostname = 1 } end, {})\n')
@@ -206,7 +208,8 @@ describe("what the fuzzer found", function()
 
   it("shows a long key cut short in a key path", function()
     local err = recipe_error { env = { [("A"):rep(5000)] = 1 } }
-    assert.equal("nsbox.recipe: 'env." .. ("A"):rep(80) .. "...' must be a string, or false to unset it; got number", err)
+    assert.equal("nsbox.recipe: 'env." .. ("A"):rep(80) .. "...' must be a string, or false to unset it; got number",
+      err)
   end)
 
   it("shows an OCI field with a NUL byte escaped", function()

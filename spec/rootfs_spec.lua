@@ -18,7 +18,8 @@ describe("rootfs keys are checked before any fork:", function()
     { "rootfs without a mount namespace", { namespaces = { "uts" }, rootfs = "/srv" },
       "'rootfs' needs the 'mount' namespace" },
     { "a relative rootfs", { namespaces = NS, rootfs = "srv" }, "'rootfs' must be an absolute path, got 'srv'" },
-    { "rootfs_readonly without rootfs", { namespaces = NS, rootfs_readonly = true }, "'rootfs_readonly' needs 'rootfs'" },
+    { "rootfs_readonly without rootfs", { namespaces = NS, rootfs_readonly = true },
+      "'rootfs_readonly' needs 'rootfs'" },
     { "chroot without rootfs", { namespaces = NS, chroot = true }, "'chroot' needs 'rootfs'" },
     { "an unknown propagation", { namespaces = NS, propagation = "rslave" },
       "'propagation' must be \"private\", \"slave\" or \"shared\", got rslave" },
@@ -107,7 +108,8 @@ describe("a rootfs", function()
   end)
 
   H.root_it("applies propagation to the new / recursively", function()
-    local out = B.run(rootfs, { propagation = "shared", mounts = { { type = "proc", target = "/proc" } } }, "awk '$5 == \"/\"' /proc/self/mountinfo")
+    local out = B.run(rootfs, { propagation = "shared", mounts = { { type = "proc", target = "/proc" } } },
+      "awk '$5 == \"/\"' /proc/self/mountinfo")
     assert.matches(" shared:%d+ ", out)
   end)
 

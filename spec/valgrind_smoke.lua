@@ -20,7 +20,7 @@ proc:close()
 assert(not nsbox.run(box, { "no-such-command" }))
 assert(not nsbox.run({ namespaces = ns, mounts = { { type = "tmpfs", target = "/nonexistent" } } }, { "true" }))
 do
-  local p <close> = assert(nsbox.spawn(box, { "sleep", "10" }))
+  local p <close> = assert(nsbox.spawn(box, { "sleep", "10" })) -- luacheck: no unused (closed here)
 end
 assert(nsbox.spawn(box, { "sleep", "10" }))
 collectgarbage()

@@ -8,7 +8,7 @@ local core = require "nsbox.core"
 local check = require "nsbox.check"
 local recipe = require "nsbox.recipe"
 
-local M = { core = core }
+local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
 local Compiled = { __name = "nsbox.compiled" }
 Compiled.__index = Compiled
@@ -118,7 +118,8 @@ local function spawn(r, argv, options, caller)
   argv = recipe.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground)
+  local proc, step
+  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground)
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -156,6 +157,10 @@ end
 -- first use, so a recipe script does not pay for what it does not call.
 function M.namespaces(pid) return require("nsbox.lsns").namespaces(pid) end
 function M.list(type) return require("nsbox.lsns").list(type) end
+
+-- nsbox.load(path_or_name [, args]) -> recipe, argv: a recipe file, or a
+-- stock recipe by name (nsbox.command has the rules).
+function M.load(what, args) return require("nsbox.command").load(what, args) end
 
 M.cli = setmetatable({}, { __index = function(_, key) return require("nsbox.cli")[key] end })
 

@@ -69,7 +69,7 @@ local function validate_time(time, has)
   check.type(time, "table", "time")
   check.known_keys(time, { monotonic = true, boottime = true }, "time")
   for clock, seconds in pairs(time) do
-    if type(seconds) ~= "number" or not (math.abs(seconds) <= MAX_OFFSET) then
+    if type(seconds) ~= "number" or seconds ~= seconds or math.abs(seconds) > MAX_OFFSET then
       invalid("'time.%s' must be a number of seconds from -%d to %d, got %s", clock, MAX_OFFSET, MAX_OFFSET,
         check.shown(seconds))
     end
@@ -112,9 +112,9 @@ local function time_step(time)
 end
 
 -- The types where pid's namespaces differ from ours, in recipe names.
-local function differing(pid)
+local function differing(target)
   local lsns = require "nsbox.lsns"
-  local theirs, message, errno = lsns.namespaces(pid)
+  local theirs, message, errno = lsns.namespaces(target)
   if not theirs then return nil, "join: " .. message, errno end
   local ours, types = lsns.namespaces(), {}
   for _, name in ipairs(JOIN_TYPES) do

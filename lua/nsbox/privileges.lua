@@ -162,12 +162,16 @@ local function validate_user(user, r, has)
       invalid("'user.groups' has %d groups, the kernel takes at most %d", #user.groups, NGROUPS_MAX)
     end
     out.groups = {}
-    for i, g in ipairs(check.list(user.groups, "user.groups")) do out.groups[i] = check.id(g, ("user.groups[%d]"):format(i)) end
+    for i, g in ipairs(check.list(user.groups, "user.groups")) do
+      out.groups[i] = check.id(g, ("user.groups[%d]"):format(i))
+    end
   end
   if not has.user then return out end
   local _, _, euid = core.ids()
   local uid_map, gid_map = M.id_maps(r)
-  if not outside(uid_map, out.uid) then invalid("'user.uid' %d has no mapping in the user namespace's uid_map", out.uid) end
+  if not outside(uid_map, out.uid) then
+    invalid("'user.uid' %d has no mapping in the user namespace's uid_map", out.uid)
+  end
   for i, g in ipairs { out.gid, table.unpack(out.groups or {}) } do
     if not outside(gid_map, g) then
       invalid("'%s' %d has no mapping in the user namespace's gid_map", i == 1 and "user.gid" or "user.groups", g)

@@ -76,7 +76,9 @@ end
 local function check_id_map(list, key)
   local out = {}
   check.list(list, key)
-  if #list > MAX_MAP_LINES then invalid("'%s' has %d ranges, the kernel takes at most %d", key, #list, MAX_MAP_LINES) end
+  if #list > MAX_MAP_LINES then
+    invalid("'%s' has %d ranges, the kernel takes at most %d", key, #list, MAX_MAP_LINES)
+  end
   for i, entry in ipairs(list) do
     local where = ("%s[%d]"):format(key, i)
     check.type(entry, "table", where)
@@ -112,7 +114,9 @@ local function check_env(env)
       invalid("'%s': variable names must be non-empty strings without '=' or NUL", where)
     end
     if value ~= false then
-      if type(value) ~= "string" then invalid("'%s' must be a string, or false to unset it; got %s", where, type(value)) end
+      if type(value) ~= "string" then
+        invalid("'%s' must be a string, or false to unset it; got %s", where, type(value))
+      end
       check.text(value, where)
     end
   end
@@ -181,7 +185,11 @@ local function validate(t)
   return r
 end
 
+-- A composed recipe's merged source table, so it can be a fragment again.
+local SOURCES = setmetatable({}, { __mode = "k" })
+
 local function merge_into(merged, fragment, i)
+  fragment = SOURCES[fragment] or fragment
   if type(fragment) ~= "table" then invalid("fragment #%d must be a table, got %s", i, type(fragment)) end
   for key in next, fragment do
     if type(key) ~= "string" then invalid("fragment #%d: keys must be strings, got %s", i, check.shown(key)) end
@@ -208,7 +216,9 @@ end
 function M.build(...)
   local merged, fragments = {}, table.pack(...)
   for i = 1, fragments.n do merge_into(merged, fragments[i], i) end
-  return validate(merged)
+  local r = validate(merged)
+  SOURCES[r] = merged
+  return r
 end
 
 -- nsbox.recipe(fragment, ...) -> recipe. Later fragments win; lists append.

@@ -112,7 +112,8 @@ end
 local function check_sysfs(list, has)
   for i, m in ipairs(list) do
     if m.type == "sysfs" and has.user and not has.net then
-      invalid("'mounts[%d]': sysfs in a new user namespace needs the 'net' namespace too (add \"net\" to namespaces)", i)
+      invalid("'mounts[%d]': sysfs in a new user namespace needs the 'net' namespace too "
+        .. "(add \"net\" to namespaces)", i)
     end
   end
 end

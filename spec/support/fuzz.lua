@@ -171,7 +171,8 @@ local function mutate_once(root)
   local keys = raw_keys(t)
   local r = math.random(10)
   if r <= 3 then
-    local key = #keys > 0 and chance(0.7) and pick(keys) or pick { pick(WORDS), random_string(), rawlen(t) + 1, 0, -1, 1.5 }
+    local key = #keys > 0 and chance(0.7) and pick(keys)
+      or pick { pick(WORDS), random_string(), rawlen(t) + 1, 0, -1, 1.5 }
     if key == key then rawset(t, key, random_value()) end
   elseif r == 4 and #keys > 0 then
     rawset(t, pick(keys), nil)
@@ -264,8 +265,8 @@ local function still_safe(r)
       local nearest
       for j = 1, i - 1 do
         local other = r.mounts[j]
-        if not SAFE_KINDS[other.type] or other.type == "dir" or other.type == "file" or other.type == "symlink" then
-        elseif under(m.target, other.target) then nearest = other end
+        local creates = other.type == "dir" or other.type == "file" or other.type == "symlink"
+        if SAFE_KINDS[other.type] and not creates and under(m.target, other.target) then nearest = other end
       end
       if not nearest or nearest.type ~= "tmpfs" then return false end
     end
@@ -291,7 +292,9 @@ local function mutate_text(text)
     if r == 1 then text = text:sub(1, at - 1) .. text:sub(at + 1)
     elseif r == 2 then text = text:sub(1, at) .. random_bytes(math.random(1, 3)) .. text:sub(at + 1)
     elseif r == 3 then text = text:sub(1, at)
-    else text = text:sub(1, at) .. pick { "[", "{", "\"", "]]]", "\\u0000", "1e999", "-0", "null" } .. text:sub(at + 1) end
+    else
+      text = text:sub(1, at) .. pick { "[", "{", "\"", "]]]", "\\u0000", "1e999", "-0", "null" } .. text:sub(at + 1)
+    end
   end
   return text
 end

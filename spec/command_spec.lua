@@ -1,0 +1,199 @@
+-- The `nsbox` command (bin/nsbox) run as a user runs it: its grammar, the
+-- stock recipes, help, version, exit codes, and where it loads modules from.
+local nsbox = require "nsbox"
+local command = require "nsbox.command"
+local H = require "helpers"
+
+local function temp_dir()
+  local dir = H.trim(H.sh("mktemp -d"))
+  finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+  return dir
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function names(list)
+  local out = {}
+  for i, item in ipairs(list) do out[i] = item.name or item end
+  return out
+end
+
+describe("nsbox RECIPE", function()
+  H.root_it("runs a stock recipe by name, with the command after it", function()
+    assert.same({ "nsbox\n", "", 0 }, { H.nsbox { "uts", "hostname" } })
+  end)
+
+  H.root_it("runs a recipe file by path: a table, or a function of the words after it", function()
+    local dir = temp_dir()
+    write(dir .. "/web.lua", '-- a web box\nreturn { namespaces = { "uts" }, hostname = "web" }\n')
+    write(dir .. "/named.lua", 'return function(args) return { namespaces = { "uts" }, hostname = args[1] }, '
+      .. '{ "sh", "-c", "hostname; echo $0", table.unpack(args, 2) } end\n')
+    assert.same({ "web\n", "", 0 }, { H.nsbox { dir .. "/web.lua", "hostname" } })
+    assert.same({ "db\nextra\n", "", 0 }, { H.nsbox { dir .. "/named.lua", "db", "extra" } })
+  end)
+
+  it("runs the recipe's own command, else /bin/sh, when none is given", function()
+    local out, err, code = H.sh("echo 'echo from-sh' | bin/nsbox user")
+    assert.same({ "from-sh\n", "", 0 }, { out, err, code })
+  end)
+
+  it("exits like the recipe scripts: CMD's status, 128+N, 125, 126, 127", function()
+    local dir = temp_dir()
+    write(dir .. "/bad.lua", 'return { namespaces = { "utz" } }\n')
+    assert.equal(3, select(3, H.nsbox { "user", "sh", "-c", "exit 3" }))
+    assert.equal(128 + 9, select(3, H.nsbox { "user", "sh", "-c", "kill -9 $$" }))
+    local _, err, code = H.nsbox { "user", "/nonexistent" }
+    assert.equal(127, code)
+    assert.matches("^nsbox: exec /nonexistent %(step %d+%): No such file or directory\n$", err)
+    assert.equal(126, select(3, H.nsbox { "user", "/etc/passwd" }))
+    _, err, code = H.nsbox { dir .. "/bad.lua" }
+    assert.equal(125, code)
+    assert.matches("^nsbox: " .. dir:gsub("%p", "%%%0") .. "/bad.lua: nsbox.recipe: namespaces%[1%]: "
+      .. "unknown namespace 'utz'", err)
+  end)
+
+  it("names a first word that is neither a command nor a recipe, and a missing file", function()
+    assert.same({ "", "nsbox: 'bogus' is neither a command nor a recipe "
+      .. "(nsbox --help shows the commands, nsbox --list the recipes)\n", 125 }, { H.nsbox { "bogus", "true" } })
+    local _, err, code = H.nsbox { "./missing.lua" }
+    assert.same({ "nsbox: cannot open ./missing.lua: No such file or directory\n", 125 }, { err, code })
+    assert.same({ "", "nsbox: no recipe given (nsbox --help shows the usage, nsbox --list the recipes)\n", 125 },
+      { H.nsbox {} })
+  end)
+
+  it("keeps runc's verbs for later and refuses them now", function()
+    assert.same({ "", "nsbox: 'create' is reserved for a runtime command still to come\n", 125 },
+      { H.nsbox { "create", "x" } })
+  end)
+
+  it("has command, reserved and stock recipe names that never overlap", function()
+    local seen = {}
+    for name in pairs(command.COMMANDS) do seen[name] = "command" end
+    for _, name in ipairs(command.RESERVED) do
+      assert.is_nil(seen[name], name)
+      seen[name] = "reserved"
+    end
+    for _, recipe in ipairs(command.stock()) do assert.is_nil(seen[recipe.name], recipe.name) end
+  end)
+end)
+
+describe("nsbox --list", function()
+  it("lists every stock recipe with its file's first line, and not the commands' script forms", function()
+    local out, err, code = H.nsbox { "--list" }
+    assert.same({ "", 0 }, { err, code })
+    local listed = {}
+    for name, text in out:gmatch("(%S+) +([^\n]*)\n") do listed[#listed + 1] = name .. ": " .. text end
+    local expected = {}
+    for file in H.sh("ls recipes"):gmatch("(%S+)%.lua") do
+      if file ~= "lsns" and file ~= "enter" then
+        expected[#expected + 1] = file .. ": " .. H.slurp("recipes/" .. file .. ".lua"):match("^%-%- ([^\n]*)")
+      end
+    end
+    assert.same(expected, listed)
+    assert.same({ "all", "cgroup", "ipc", "locked", "mount", "net", "oci", "pid", "rootfs", "time", "user", "uts" },
+      names(command.stock()))
+  end)
+end)
+
+describe("nsbox --help and --version", function()
+  it("--help gives the synopsis, the grammar, every command and every flag", function()
+    local out, err, code = H.nsbox { "--help" }
+    assert.same({ "", 0 }, { err, code })
+    assert.matches("^usage: nsbox RECIPE %[FLAG%.%.%.%] %[CMD %[ARG%.%.%.%]%]\n", out)
+    assert.matches("Exit status: CMD's own; 128%+N", out)
+    for name in pairs(command.COMMANDS) do assert.matches("\n  " .. name .. " ", out) end
+    for _, flag in ipairs(require("nsbox.flags").FLAGS) do
+      assert.matches("\n  " .. flag.name:gsub("%-", "%%-") .. "[ \n]", out)
+    end
+    assert.same({ out, "", 0 }, { H.nsbox { "help" } })
+  end)
+
+  it("--version prints nsbox.VERSION, the rockspec's version", function()
+    assert.same({ "nsbox " .. nsbox.VERSION .. "\n", "", 0 }, { H.nsbox { "--version" } })
+    assert.matches('\nversion = "' .. nsbox.VERSION:gsub("%-", "%%-") .. '"\n', H.slurp("nsbox-scm-1.rockspec"))
+  end)
+end)
+
+describe("recipe files run directly", function()
+  H.root_it("`lua recipes/uts.lua hostname` prints nsbox, from the checkout and from recipes/", function()
+    assert.same({ "nsbox\n", "", 0 }, { H.recipe("uts", { "hostname" }) })
+    assert.same({ "nsbox\n", "", 0 }, { H.sh("cd recipes && lua uts.lua hostname") })
+  end)
+
+  it("take their arguments as the command, flags included, as before the launcher", function()
+    assert.same({ "--hostname\n", "", 0 }, { H.recipe("user", { "echo", "--hostname" }) })
+  end)
+
+  it("of a command are that command: recipes/lsns.lua is nsbox lsns", function()
+    local out, err, code = H.recipe("lsns", { "bogus" })
+    assert.same({ "", 125 }, { out, code })
+    assert.same(select(2, H.nsbox { "lsns", "bogus" }), err)
+  end)
+end)
+
+describe("nsbox.load", function()
+  it("returns a stock recipe by name and the words after it as its command", function()
+    local r, argv = nsbox.load("uts", { "hostname" })
+    assert.equal("nsbox", r.hostname)
+    assert.same({ "hostname" }, argv)
+    r, argv = nsbox.load("time")
+    assert.same({ "time" }, r.namespaces)
+    assert.is_nil(argv)
+  end)
+
+  it("takes a path, and refuses a command's script form and an unknown name", function()
+    local r = nsbox.load("recipes/rootfs.lua", { "/srv", "true" })
+    assert.equal("/srv", r.rootfs)
+    assert.has_error(function() nsbox.load("recipes/lsns.lua") end,
+      "recipes/lsns.lua is the command 'nsbox lsns', not a recipe")
+    assert.has_error(function() nsbox.load("nope") end, "unknown recipe 'nope' (nsbox --list shows them)")
+  end)
+end)
+
+-- A directory anyone may write, as /tmp is, holding modules a local user planted.
+local function planted_tree()
+  local dir = temp_dir()
+  H.sh("chmod 1777 " .. dir .. " && mkdir -p " .. dir .. "/lua/nsbox " .. dir .. "/x")
+  local mark = dir .. "/hijacked"
+  for _, module in ipairs { "init", "command" } do
+    write(dir .. "/lua/nsbox/" .. module .. ".lua", ("io.open(%q, 'w'):write('yes') print('HIJACKED') os.exit(0)\n")
+      :format(mark))
+  end
+  write(dir .. "/x/r.lua", '-- mine\nreturn { namespaces = { "user" } }\n')
+  return dir, mark
+end
+
+describe("where nsbox loads its modules from", function()
+  it("never next to a recipe in a directory others can write, nor from the current directory", function()
+    local dir, mark = planted_tree()
+    write(dir .. "/nsbox.lua", "io.open('" .. mark .. "', 'w'):write('yes')\n")
+    assert.same({ "inside\n", "", 0 }, { H.nsbox { dir .. "/x/r.lua", "echo", "inside" } })
+    assert.same({ "", "", 0 }, { H.sh("lua " .. dir .. "/x/r.lua") }) -- data: running it directly does nothing
+    assert.same({ "inside\n", "", 0 }, { H.sh("cd " .. dir .. " && " .. H.quote(H.trim(H.sh("pwd")))
+      .. "/bin/nsbox x/r.lua echo inside") })
+    assert.is_nil(H.slurp(mark))
+  end)
+
+  it("refuses a launcher's checkout that others can change, naming what they can change", function()
+    local dir, mark = planted_tree()
+    H.sh("mkdir " .. dir .. "/bin && cp bin/nsbox " .. dir .. "/bin/")
+    local out, err = H.sh(dir .. "/bin/nsbox --version")
+    assert.is_not.equal("HIJACKED\n", out)
+    assert.matches("^nsbox: not using the checkout " .. dir:gsub("%p", "%%%0") .. "/bin/%.%.: other users can change "
+      .. dir:gsub("%p", "%%%0") .. "/bin/%.%.\n", err)
+    assert.is_nil(H.slurp(mark))
+  end)
+
+  H.root_it("refuses a checkout whose module directory another user owns", function()
+    local dir, mark = planted_tree()
+    H.sh("chmod 755 " .. dir .. " && mkdir " .. dir .. "/bin && cp bin/nsbox " .. dir .. "/bin/ && chown 65534 "
+      .. dir .. "/lua/nsbox")
+    local _, err = H.sh(dir .. "/bin/nsbox --version")
+    assert.matches("other users can change " .. dir:gsub("%p", "%%%0") .. "/bin/%.%./lua/nsbox\n", err)
+    assert.is_nil(H.slurp(mark))
+  end)
+end)
