@@ -93,7 +93,12 @@ build-asan/nsbox/core.so: $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) $(LIBS)
 
-asan: setup all build-asan/nsbox/core.so
+# nsbox.core finds nsbox-init beside itself.
+build-asan/nsbox/nsbox-init: $(INIT)
+	@mkdir -p $(dir $@)
+	cp $(INIT) $@
+
+asan: setup all build-asan/nsbox/core.so build-asan/nsbox/nsbox-init
 	sh spec/support/asan.sh $(ASAN_SPECS)
 
 # The long fuzzer run (spec/fuzz_spec.lua runs a short one); replay a failing
