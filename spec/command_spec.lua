@@ -4,18 +4,6 @@ local nsbox = require "nsbox"
 local command = require "nsbox.command"
 local H = require "helpers"
 
-local function temp_dir()
-  local dir = H.trim(H.sh("mktemp -d"))
-  finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
-  return dir
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
 local function names(list)
   local out = {}
   for i, item in ipairs(list) do out[i] = item.name or item end
@@ -28,9 +16,9 @@ describe("nsbox RECIPE", function()
   end)
 
   H.root_it("runs a recipe file by path: a table, or a function of the words after it", function()
-    local dir = temp_dir()
-    write(dir .. "/web.lua", '-- a web box\nreturn { namespaces = { "uts" }, hostname = "web" }\n')
-    write(dir .. "/named.lua", 'return function(args) return { namespaces = { "uts" }, hostname = args[1] }, '
+    local dir = H.temp_dir()
+    H.write(dir .. "/web.lua", '-- a web box\nreturn { namespaces = { "uts" }, hostname = "web" }\n')
+    H.write(dir .. "/named.lua", 'return function(args) return { namespaces = { "uts" }, hostname = args[1] }, '
       .. '{ "sh", "-c", "hostname; echo $0", table.unpack(args, 2) } end\n')
     assert.same({ "web\n", "", 0 }, { H.nsbox { dir .. "/web.lua", "hostname" } })
     assert.same({ "db\nextra\n", "", 0 }, { H.nsbox { dir .. "/named.lua", "db", "extra" } })
@@ -42,8 +30,8 @@ describe("nsbox RECIPE", function()
   end)
 
   it("exits like the recipe scripts: CMD's status, 128+N, 125, 126, 127", function()
-    local dir = temp_dir()
-    write(dir .. "/bad.lua", 'return { namespaces = { "utz" } }\n')
+    local dir = H.temp_dir()
+    H.write(dir .. "/bad.lua", 'return { namespaces = { "utz" } }\n')
     assert.equal(3, select(3, H.nsbox { "user", "sh", "-c", "exit 3" }))
     assert.equal(128 + 9, select(3, H.nsbox { "user", "sh", "-c", "kill -9 $$" }))
     local _, err, code = H.nsbox { "user", "/nonexistent" }
@@ -156,21 +144,21 @@ end)
 
 -- A directory anyone may write, as /tmp is, holding modules a local user planted.
 local function planted_tree()
-  local dir = temp_dir()
+  local dir = H.temp_dir()
   H.sh("chmod 1777 " .. dir .. " && mkdir -p " .. dir .. "/lua/nsbox " .. dir .. "/x")
   local mark = dir .. "/hijacked"
   for _, module in ipairs { "init", "command" } do
-    write(dir .. "/lua/nsbox/" .. module .. ".lua", ("io.open(%q, 'w'):write('yes') print('HIJACKED') os.exit(0)\n")
+    H.write(dir .. "/lua/nsbox/" .. module .. ".lua", ("io.open(%q, 'w'):write('yes') print('HIJACKED') os.exit(0)\n")
       :format(mark))
   end
-  write(dir .. "/x/r.lua", '-- mine\nreturn { namespaces = { "user" } }\n')
+  H.write(dir .. "/x/r.lua", '-- mine\nreturn { namespaces = { "user" } }\n')
   return dir, mark
 end
 
 describe("where nsbox loads its modules from", function()
   it("never next to a recipe in a directory others can write, nor from the current directory", function()
     local dir, mark = planted_tree()
-    write(dir .. "/nsbox.lua", "io.open('" .. mark .. "', 'w'):write('yes')\n")
+    H.write(dir .. "/nsbox.lua", "io.open('" .. mark .. "', 'w'):write('yes')\n")
     assert.same({ "inside\n", "", 0 }, { H.nsbox { dir .. "/x/r.lua", "echo", "inside" } })
     assert.same({ "", "", 0 }, { H.sh("lua " .. dir .. "/x/r.lua") }) -- data: running it directly does nothing
     assert.same({ "inside\n", "", 0 }, { H.sh("cd " .. dir .. " && " .. H.quote(H.trim(H.sh("pwd")))
@@ -181,7 +169,7 @@ describe("where nsbox loads its modules from", function()
   it("runs a copy of a stock recipe with the modules Lua finds, never a launcher planted beside it", function()
     local dir, mark = planted_tree()
     H.sh("mkdir " .. dir .. "/bin && cp recipes/uts.lua " .. dir .. "/x/")
-    write(dir .. "/bin/nsbox", ("io.open(%q, 'w'):write('yes') print('HIJACKED')\n"):format(mark))
+    H.write(dir .. "/bin/nsbox", ("io.open(%q, 'w'):write('yes') print('HIJACKED')\n"):format(mark))
     assert.same({ "inside\n", "", 0 }, { H.sh("lua " .. dir .. "/x/uts.lua echo inside") })
     assert.is_nil(H.slurp(mark))
   end)

@@ -32,13 +32,6 @@ local function host_dir()
   return dir
 end
 
-local function write(path, text, mode)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  assert(os.execute(("chmod %s %s"):format(mode, H.quote(path))))
-end
-
 local function listing(dir)
   return (H.sh("ls -lA --full-time " .. H.quote(dir)))
 end
@@ -51,10 +44,10 @@ for _, nobody in ipairs { false, true } do
     setup(function()
       if not H.root then return end
       rootfs = B.rootfs { "bin", "realetc", "realdir", "realtmp" }
-      write(rootfs .. "/realetc/conf", "original\n", "666")
-      write(rootfs .. "/realetc/secret", "the secret\n", "644")
-      write(rootfs .. "/realdir/inside", "", "644")
-      write(rootfs .. "/realtmp/under", "", "644")
+      H.write(rootfs .. "/realetc/conf", "original\n", "666")
+      H.write(rootfs .. "/realetc/secret", "the secret\n", "644")
+      H.write(rootfs .. "/realdir/inside", "", "644")
+      H.write(rootfs .. "/realtmp/under", "", "644")
       assert(os.execute("chmod 777 " .. H.quote(rootfs .. "/realetc")))
       for link, target in pairs { etc2 = "/realetc", dir2 = "/realdir", tmp2 = "/realtmp", loop = "/loop" } do
         assert(os.execute(("ln -s %s %s"):format(target, H.quote(rootfs .. "/" .. link))))
@@ -96,7 +89,7 @@ for _, nobody in ipairs { false, true } do
     before_each(function()
       if not H.root then return end
       host = host_dir()
-      write(host .. "/victim", "original\n", "666")
+      H.write(host .. "/victim", "original\n", "666")
       rootfs = B.rootfs { "bin", "host" }
     end)
     after_each(function()

@@ -12,19 +12,24 @@ local function shell_quote(word)
 end
 H.quote = shell_quote
 
--- busted gives each spec file its own environment holding `it` and `pending`.
-local function spec_env()
-  local fn = debug.getinfo(3, "f").func
-  for i = 1, math.huge do
-    local name, value = debug.getupvalue(fn, i)
-    if name == "_ENV" then return value end
-    if not name then return _G end
+-- busted gives each spec file its own environment holding `it`, `pending`
+-- and `finally`: the first caller up the stack whose _ENV has field.
+local function spec_env(field)
+  for level = 3, 32 do
+    local info = debug.getinfo(level, "f")
+    if not info then break end
+    for i = 1, math.huge do
+      local name, value = debug.getupvalue(info.func, i)
+      if not name then break end
+      if name == "_ENV" and type(value) == "table" and value[field] then return value end
+    end
   end
+  return _G
 end
 
 -- `it` for a spec that needs root; reported as skipped, with the reason, otherwise.
 function H.root_it(name, fn)
-  local env = spec_env()
+  local env = spec_env("it")
   if H.root then
     env.it(name, fn)
   else
@@ -92,6 +97,22 @@ function H.signal_waiting_parent(script, seconds, signal)
     .. 'package.cpath = "build/?.so;" .. package.cpath; ' .. script)
   return (H.sh(lua .. " & for i in $(seq 100); do pgrep -f '^sleep " .. seconds .. "$' >/dev/null && break; "
     .. "sleep 0.1; done; sleep 0.2; kill -" .. signal .. " $!; wait $!"))
+end
+
+-- A new directory, removed when the spec ends (busted's finally, which is
+-- the calling spec file's own).
+function H.temp_dir()
+  local dir = H.trim(H.sh("mktemp -d"))
+  spec_env("finally").finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+  return dir
+end
+
+-- A file holding text, with mode (octal text) when given.
+function H.write(path, text, mode)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  if mode then assert(os.execute(("chmod %s %s"):format(mode, H.quote(path)))) end
 end
 
 function H.hostname()

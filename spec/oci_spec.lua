@@ -314,39 +314,27 @@ end)
 
 -- ---- oci.load ----
 
-local function tempdir()
-  local dir = H.trim(H.sh("mktemp -d"))
-  finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
-  return dir
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
 describe("oci.load", function()
   it("returns the recipe and process.args of a bundle", function()
-    local dir = tempdir()
-    write(dir .. "/config.json", [[{ "process": { "args": ["echo", "hi"] }, "root": { "path": "rootfs" } }]])
+    local dir = H.temp_dir()
+    H.write(dir .. "/config.json", [[{ "process": { "args": ["echo", "hi"] }, "root": { "path": "rootfs" } }]])
     local r, argv = oci.load(dir .. "/")
     assert.same({ "echo", "hi" }, argv)
     assert.equal(dir .. "/rootfs", r.rootfs)
   end)
 
   it("returns nil and a message when config.json is missing", function()
-    local dir = tempdir()
+    local dir = H.temp_dir()
     assert.same({ nil, dir .. "/config.json: No such file or directory" }, { oci.load(dir) })
   end)
 
   it("returns nil and a message when config.json is not JSON, or not an object", function()
-    local dir = tempdir()
-    write(dir .. "/config.json", "{ \"process\": ")
+    local dir = H.temp_dir()
+    H.write(dir .. "/config.json", "{ \"process\": ")
     local r, message = oci.load(dir)
     assert.is_nil(r)
     assert.matches("^" .. dir:gsub("%p", "%%%0") .. "/config.json: invalid JSON: ", message)
-    write(dir .. "/config.json", "42")
+    H.write(dir .. "/config.json", "42")
     assert.same({ nil, dir .. "/config.json: invalid config: not a JSON object" }, { oci.load(dir) })
   end)
 
@@ -399,15 +387,15 @@ end)
 -- ---- recipes/oci.lua ----
 
 local function bundle(config, dir)
-  dir = dir or tempdir()
+  dir = dir or H.temp_dir()
   H.sh("chmod 755 " .. H.quote(dir))
-  write(dir .. "/config.json", cjson.encode(config))
+  H.write(dir .. "/config.json", cjson.encode(config))
   return dir
 end
 
 -- A bundle whose rootfs holds only a static busybox and a few of its names.
 local function busybox_bundle(config)
-  local dir = tempdir()
+  local dir = H.temp_dir()
   local rootfs = dir .. "/rootfs"
   local _, err, code = H.sh(("mkdir -p %s/bin %s/dev %s/proc %s/sys && cp /bin/busybox %s/bin/"):format(
     rootfs, rootfs, rootfs, rootfs, rootfs))
