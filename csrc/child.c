@@ -170,9 +170,8 @@ static const char *env_path(char *const envp[])
 }
 
 /* execvp's search, done by hand: the PATH is the command's, and nothing may be allocated. */
-static void exec_command(char *const argv[], char *const envp[])
+static void exec_command(const char *file, char *const argv[], char *const envp[])
 {
-	const char *file = argv[0];
 	size_t file_len = strlen(file);
 	bool denied = false;
 	char buf[PATH_MAX];
@@ -212,7 +211,7 @@ static _Noreturn void exec_or_report(const struct child_args *args)
 	/* The command starts with no signal blocked, whatever its parent had. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	exec_command(args->argv, args->envp ? args->envp : environ);
+	exec_command(args->file, args->argv, args->envp ? args->envp : environ);
 	report_and_exit(args, args->plan->nsteps + REPORT_EXEC);
 }
 

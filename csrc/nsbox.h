@@ -111,6 +111,7 @@ struct plan {
 	bool init;            /* a reaper stays PID 1 and runs the command as its child */
 	bool die_with_parent; /* also for the process that a fork step leaves behind */
 	bool new_session;     /* a session of its own even for an interactive job */
+	const char *argv0;    /* NULL, or the command's argv[0] when it differs from the name looked up */
 	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
 	size_t nsteps;
 	struct step steps[];
@@ -130,6 +131,7 @@ enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2 };
 
 struct child_args {
 	const struct plan *plan;
+	const char *file; /* the command, looked up in PATH: argv[0] unless the plan gives another */
 	char *const *argv;
 	char *const *envp;
 	int report_fd; /* close-on-exec: EOF in the parent means exec happened */

@@ -258,6 +258,7 @@ static int l_plan(lua_State *L)
 	plan->init = bool_field(L, 1, "init");
 	plan->die_with_parent = bool_field(L, 1, "die_with_parent");
 	plan->new_session = bool_field(L, 1, "new_session");
+	plan->argv0 = opt_string_field(L, 1, "argv0", anchors);
 
 	lua_getfield(L, 1, "steps");
 	for (size_t i = 0; i < nsteps; i++) {

@@ -203,14 +203,14 @@ static int spawn_failure(lua_State *L, const char *op, const char *message, int 
 	return 4;
 }
 
-static int child_failure(lua_State *L, const struct plan *plan, char *const argv[], struct child_report r)
+static int child_failure(lua_State *L, const struct plan *plan, const char *file, struct child_report r)
 {
 	const char *text = strerror(r.err);
 
 	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
-		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", argv[0],
+		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", file,
 							       r.step + 1, text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_INIT)
 		return spawn_failure(L, "init", lua_pushfstring(L, "start nsbox-init: %s", text), r.err);
@@ -381,7 +381,7 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 	if (read_report(p->report[0], &r)) {
 		close_pipes(p);
 		reap(proc);
-		return child_failure(L, plan, args->argv, r);
+		return child_failure(L, plan, args->file, r);
 	}
 	close_pipes(p);
 	return 1;
@@ -398,6 +398,7 @@ static int l_spawn(lua_State *L)
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	sigset_t all, old;
 	struct process *proc;
+	char **argv;
 	pid_t pid;
 	int result;
 
@@ -405,7 +406,11 @@ static int l_spawn(lua_State *L)
 	args.foreground = lua_toboolean(L, 4) && !plan->new_session && owns_terminal();
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
-	args.argv = string_array(L, 2, "argv");
+	argv = string_array(L, 2, "argv");
+	args.file = argv[0];
+	if (plan->argv0)
+		argv[0] = (char *)plan->argv0; /* anchored by the plan */
+	args.argv = argv;
 	if (!lua_isnoneornil(L, 3)) {
 		luaL_checktype(L, 3, LUA_TTABLE);
 		args.envp = string_array(L, 3, "env");

@@ -50,6 +50,7 @@ local ROWS = {
   ["--setenv"] = { { "--setenv", "NSBOX_A", "b c" }, "echo \"$NSBOX_A\"", "b c\n" },
   ["--unsetenv"] = { { "--unsetenv", "HOME" }, "echo ${HOME-unset}", "unset\n" },
   ["--clearenv"] = { { "--clearenv", "--setenv", "A", "1" }, "env", "~^A=1\nPWD=/\n" },
+  ["--argv0"] = { { "--argv0", "renamed" }, "echo $0", "renamed\n" },
   ["--uid"] = { { "--unshare-user", "--uid", "5" }, "id -u", "5\n" },
   ["--gid"] = { { "--unshare-user", "--gid", "6" }, "id -g", "6\n" },
   ["--uid-map"] = { { "--unshare-user", "--uid-map", "0:0:10" }, "cat /proc/self/uid_map", "~^ +0 +0 +10\n$" },

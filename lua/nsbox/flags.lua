@@ -154,6 +154,8 @@ M.FLAGS = {
     set = function(fragment, _, var, value) fragment.env = fragment.env or {}; fragment.env[var] = value end },
   { name = "--unsetenv", args = { "VAR" }, key = "env", help = "unset VAR",
     set = function(fragment, _, var) fragment.env = fragment.env or {}; fragment.env[var] = false end },
+  { name = "--argv0", args = { "VALUE" }, key = "argv0", set = set_word("argv0"),
+    help = "argv[0] of CMD, which is still looked up by its own name" },
   { name = "--clearenv", key = "clearenv", set = set("clearenv", true),
     help = "start from an empty environment (then --setenv)" },
   { name = "--uid", args = { "UID" }, key = "user", help = "the uid inside (needs a user namespace)",

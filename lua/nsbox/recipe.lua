@@ -28,7 +28,7 @@ local KEYS = {
   namespaces = "list", mounts = "list", uid_map = "list", gid_map = "list",
   env = "map",
   hostname = "value", domainname = "value", setgroups = "value", loopback = "value", unprivileged = "value",
-  cwd = "value", clearenv = "value", argv = "value", log = "value", new_session = "value",
+  cwd = "value", clearenv = "value", argv = "value", argv0 = "value", log = "value", new_session = "value",
 }
 for _, module in ipairs { privileges, namespaces, rootfs } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
@@ -159,6 +159,7 @@ local function validate_command(t, r)
   r.clearenv = check.boolean(t, "clearenv")
   r.new_session = check.boolean(t, "new_session")
   if t.argv ~= nil then r.argv = check_argv(t.argv, "argv") end
+  if t.argv0 ~= nil then r.argv0 = check.text(t.argv0, "argv0") end
   if t.log ~= nil and t.log ~= "debug" and t.log ~= "off" then
     invalid("'log' must be \"debug\" or \"off\", got %s", tostring(t.log))
   end
@@ -270,7 +271,7 @@ function M.compile(r)
   local steps = {}
   local function add(step) steps[#steps + 1] = step end
   local plan = { setgroups = r.setgroups, steps = steps, env = command_env(r), init = r.init,
-    die_with_parent = r.die_with_parent, new_session = r.new_session }
+    die_with_parent = r.die_with_parent, new_session = r.new_session, argv0 = r.argv0 }
   local ok, message, errno = namespaces.compile(r, plan, add)
   if not ok then return nil, message, errno end
   if has_namespace(r, "user") then
