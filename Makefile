@@ -63,8 +63,8 @@ demo: install
 
 # Every lua the specs start (recipe files run directly among them) loads this
 # checkout's modules, as an installed tree's would be loaded.
-test asan fuzz check: export LUA_PATH_5_4 := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
-test asan fuzz check: export LUA_CPATH_5_4 := $(CURDIR)/build/?.so;;
+test asan fuzz check bench: export LUA_PATH_5_4 := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
+test asan fuzz check bench: export LUA_CPATH_5_4 := $(CURDIR)/build/?.so;;
 
 # The last spec compares the host with this snapshot, and looks for processes
 # the suite left under the subreaper it runs in.
