@@ -126,7 +126,7 @@ pack:
 
 # luacheck (Debian's lua-check, from setup.sh), with .luacheckrc.
 lint:
-	luacheck --no-color -q . bin/nsbox
+	luacheck --no-color -q lua spec bench doc recipes bin/nsbox
 
 # The man page and the README's flag table, from nsbox.flags.
 doc: all

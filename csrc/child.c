@@ -204,9 +204,30 @@ static void exec_command(const char *file, char *const argv[], char *const envp[
 	errno = denied ? EACCES : ENOENT;
 }
 
+/*
+ * The descriptors the caller passes, at the numbers it asked for: each is
+ * first copied above every target (close-on-exec), so that no move
+ * overwrites a source still to be moved.
+ */
+static int pass_fds(const struct child_args *args)
+{
+	int copies[NSBOX_MAX_FDS];
+
+	for (int i = 0; i < args->nfds; i++)
+		if ((copies[i] = fcntl(args->fds[i].from, F_DUPFD_CLOEXEC, args->fds_above)) < 0)
+			return -1;
+	for (int i = 0; i < args->nfds; i++)
+		if (dup2(copies[i], args->fds[i].to) < 0)
+			return -1;
+	return 0;
+}
+
 static _Noreturn void exec_or_report(const struct child_args *args)
 {
 	sigset_t none;
+
+	if (pass_fds(args) < 0)
+		report_and_exit(args, args->plan->nsteps + REPORT_FDS);
 
 	/* The command starts with no signal blocked, whatever its parent had. */
 	sigemptyset(&none);

@@ -124,7 +124,10 @@ struct child_report {
 };
 
 /* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
-enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2 };
+enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2, REPORT_FDS = 3 };
+
+/* The most descriptors a spawn passes to the command (its stdin, stdout, stderr, fds). */
+#define NSBOX_MAX_FDS 64
 
 /* The child, the relay's child and the command under its init each run on a stack of their own. */
 #define NSBOX_CHILD_STACKS 3
@@ -140,6 +143,11 @@ struct child_args {
 	int init_fd;   /* -1, or nsbox-init opened O_PATH (init, or a fork step) */
 	char *stacks[NSBOX_CHILD_STACKS]; /* tops of the stacks of the processes the child makes */
 	bool foreground; /* become a process group of its own in the terminal's foreground */
+	struct fd_move {
+		int from, to; /* the command gets our descriptor from as its descriptor to */
+	} fds[NSBOX_MAX_FDS];
+	int nfds;
+	int fds_above; /* above every to: where the sources are copied out of the way first */
 	int parent_fds[3]; /* the parent's ends of the pipes, closed first (-1: none) */
 };
 
@@ -183,6 +191,14 @@ extern const int ns_flags[];
 extern const char *const ns_proc_names[];
 int ns_check_flags(lua_State *L, int idx);
 int ns_join(const struct step *step); /* child side */
+
+/* streams.c: parent side; what the parent opened for the child, closed once it has its copies */
+struct passing {
+	int opened[NSBOX_MAX_FDS];
+	int nopened;
+};
+int streams_read(lua_State *L, int idx, int files, struct child_args *args, struct passing *pass);
+void streams_close(struct passing *pass);
 
 /* core.c */
 int nsbox_fail(lua_State *L, const char *what);

@@ -207,13 +207,15 @@ static int child_failure(lua_State *L, const struct plan *plan, const char *file
 {
 	const char *text = strerror(r.err);
 
-	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_SESSION)
+	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_FDS)
 		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
 		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", file,
 							       r.step + 1, text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_INIT)
 		return spawn_failure(L, "init", lua_pushfstring(L, "start nsbox-init: %s", text), r.err);
+	if ((size_t)r.step == plan->nsteps + REPORT_FDS)
+		return spawn_failure(L, "fds", lua_pushfstring(L, "pass descriptors: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "session", lua_pushfstring(L, "start a new session: %s", text), r.err);
 	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
@@ -332,6 +334,15 @@ static int open_pipes(const struct plan *plan, struct pipes *p, struct child_arg
 	    ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p->sync, O_CLOEXEC) < 0) ||
 	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0))
 		return -1;
+	/* The command's report pipe must not be where a passed descriptor goes. */
+	if (p->report[1] < args->fds_above) {
+		int above = fcntl(p->report[1], F_DUPFD_CLOEXEC, args->fds_above);
+
+		if (above < 0)
+			return -1;
+		close(p->report[1]);
+		p->report[1] = above;
+	}
 	args->report_fd = p->report[1];
 	args->sync_fd = p->sync[0];
 	args->status_fd = p->status[1];
@@ -397,12 +408,13 @@ static int l_spawn(lua_State *L)
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
 	sigset_t all, old;
+	struct passing pass = {.nopened = 0};
 	struct process *proc;
 	char **argv;
 	pid_t pid;
-	int result;
+	int result, files;
 
-	lua_settop(L, 4);
+	lua_settop(L, 5);
 	args.foreground = lua_toboolean(L, 4) && !plan->new_session && owns_terminal();
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
@@ -416,20 +428,32 @@ static int l_spawn(lua_State *L)
 		args.envp = string_array(L, 3, "env");
 	}
 	/* Everything Lua may allocate is allocated before the clone. */
-	proc = lua_newuserdatauv(L, sizeof(*proc), 0);
+	proc = lua_newuserdatauv(L, sizeof(*proc), 1);
 	*proc = (struct process){.pid = -1, .status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
+	lua_newtable(L); /* our ends of the command's pipes: process.stdin, stdout, stderr */
+	files = lua_gettop(L);
+	lua_pushvalue(L, files);
+	lua_setiuservalue(L, files - 1, 1);
+	if (streams_read(L, 5, files, &args, &pass) < 0) {
+		int err = errno;
+
+		streams_close(&pass);
+		return spawn_failure(L, "pipe", lua_pushfstring(L, "descriptors for the command: %s", strerror(err)), err);
+	}
 
 	if (open_pipes(plan, &p, &args) < 0) {
 		int err = errno;
 
 		close_pipes(&p);
+		streams_close(&pass);
 		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
 	}
 	if (plan->supervised && (args.init_fd = open_init_program()) < 0) {
 		int err = errno;
 
 		close_pipes(&p);
+		streams_close(&pass);
 		return spawn_failure(L, "init", lua_pushfstring(L, "nsbox-init (installed beside nsbox.core): %s",
 								strerror(err)), err);
 	}
@@ -440,9 +464,11 @@ static int l_spawn(lua_State *L)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
 	pid = clone_child(plan, &args);
 	result = after_clone(L, proc, &args, pid, &p);
 	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
+	streams_close(&pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return result;
 }
@@ -546,8 +572,15 @@ static int process_index(lua_State *L)
 {
 	struct process *proc = check_process(L);
 
-	if (strcmp(luaL_checkstring(L, 2), "pid") == 0) {
+	const char *key = luaL_checkstring(L, 2);
+
+	if (strcmp(key, "pid") == 0) {
 		lua_pushinteger(L, proc->pid);
+		return 1;
+	}
+	if (strcmp(key, "stdin") == 0 || strcmp(key, "stdout") == 0 || strcmp(key, "stderr") == 0) {
+		lua_getiuservalue(L, 1, 1);
+		lua_getfield(L, -1, key);
 		return 1;
 	}
 	lua_getmetatable(L, 1);
@@ -615,4 +648,6 @@ void spawn_open(lua_State *L)
 	lua_setfield(L, -2, "methods");
 	lua_pop(L, 1);
 	luaL_setfuncs(L, fns, 0);
+	lua_pushinteger(L, NSBOX_MAX_FDS);
+	lua_setfield(L, -2, "MAX_PASSED_FDS");
 }

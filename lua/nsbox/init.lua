@@ -63,7 +63,43 @@ function M.compile(r)
   return check.refusing("nsbox: ", compile, r, "compile")
 end
 
-local OPTIONS = { foreground = true }
+local OPTIONS = { foreground = true, stdin = true, stdout = true, stderr = true, fds = true }
+local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
+local MAX_FDS = core.MAX_PASSED_FDS
+
+-- What the command gets at a descriptor: a Lua file, a descriptor number of
+-- ours, "null", and for the standard streams "pipe" (and for stderr "stdout").
+local function stream(value, where, extra)
+  if io.type(value) == "file" then return value end
+  if io.type(value) == "closed file" then check.invalid("'%s' is a closed file", where) end
+  if math.type(value) == "integer" and value >= 0 and value <= 0x7fffffff then return value end
+  for _, word in ipairs(extra) do
+    if value == word then return value end
+  end
+  check.invalid("'%s' must be a Lua file, a descriptor number, or one of %s; got %s", where,
+    '"' .. table.concat(extra, '", "') .. '"', check.shown(value))
+end
+
+-- options' streams and fds as { [fd] = what }: every descriptor the command gets beyond the caller's 0, 1, 2.
+local function passed_fds(options)
+  local fds, n = {}, 0
+  for i, name in ipairs(STREAMS) do
+    if options[name] ~= nil then
+      fds[i - 1] = stream(options[name], "options." .. name, name == "stderr" and { "null", "pipe", "stdout" }
+        or { "null", "pipe" })
+      n = n + 1
+    end
+  end
+  for fd, value in pairs(check.type(options.fds or {}, "table", "options.fds")) do
+    if math.type(fd) ~= "integer" or fd < 3 or fd > 1023 then
+      check.invalid("'options.fds' keys must be descriptor numbers from 3 to 1023, got %s", check.shown(fd))
+    end
+    fds[fd] = stream(value, ("options.fds[%d]"):format(fd), { "null" })
+    n = n + 1
+  end
+  if n > MAX_FDS then check.invalid("'options': at most %d descriptors can be passed, got %d", MAX_FDS, n) end
+  return fds
+end
 
 -- The options of spawn or run, copied raw like a recipe (see check.plain).
 local function spawn_options(options, caller)
@@ -74,6 +110,7 @@ local function spawn_options(options, caller)
   options = check.plain(options, "options")
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
+  options.passed_fds = passed_fds(options)
   return options
 end
 
@@ -119,7 +156,7 @@ local function spawn(r, argv, options, caller)
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step
-  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground)
+  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground, options.passed_fds)
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -130,6 +167,10 @@ end
 -- nsbox.spawn(recipe, argv [, options]) -> process | nil, message, errno, step
 -- options.foreground: from a terminal's foreground job, hand the terminal
 -- to the sandbox (as a shell does for a job) until it is reaped.
+-- options.stdin, stdout, stderr: a Lua file, a descriptor number, "null", or
+-- "pipe" (then process.stdin/stdout/stderr is our end, a Lua file); stderr
+-- may be "stdout". options.fds = { [3] = file_or_fd, ... }: passed at those
+-- numbers. The command gets no other descriptor beyond 0, 1 and 2.
 function M.spawn(r, argv, options)
   return check.refusing("nsbox: ", spawn, r, argv, options, "spawn")
 end
@@ -145,6 +186,27 @@ local function run(r, argv, options)
     log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
   end
   return ok, how, code
+end
+
+local function capture(r, argv, options)
+  if options ~= nil and type(options) ~= "table" then spawn_options(options, "capture") end -- raises, naming it
+  local piped = { stdout = "pipe" }
+  for key, value in next, options or {} do
+    if key == "stdout" then check.invalid("'options.stdout': nsbox.capture reads the command's stdout itself") end
+    piped[key] = value
+  end
+  local proc, message, errno, step = spawn(r, argv, piped, "capture")
+  if not proc then return nil, message, errno, step end
+  local output = proc.stdout:read("a")
+  proc.stdout:close()
+  return output, proc:wait()
+end
+
+-- nsbox.capture(recipe, argv [, options]) -> output, ok, how, code: run, the
+-- command's stdout read whole into output; nil, message, errno, step when the
+-- sandbox could not be started.
+function M.capture(r, argv, options)
+  return check.refusing("nsbox: ", capture, r, argv, options)
 end
 
 -- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
