@@ -15,7 +15,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -222,11 +224,20 @@ static int pass_fds(const struct child_args *args)
 	return 0;
 }
 
-static _Noreturn void exec_or_report(const struct child_args *args)
+/* The terminal as the command's 0, 1 and 2 (the caller may not pass others there: checked before). */
+static int use_terminal(int terminal)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(terminal, fd) < 0)
+			return -1;
+	return 0;
+}
+
+static _Noreturn void exec_or_report(const struct child_args *args, int terminal)
 {
 	sigset_t none;
 
-	if (pass_fds(args) < 0)
+	if (pass_fds(args) < 0 || (terminal >= 0 && use_terminal(terminal) < 0))
 		report_and_exit(args, args->plan->nsteps + REPORT_FDS);
 
 	/* The command starts with no signal blocked, whatever its parent had. */
@@ -270,6 +281,7 @@ struct resume {
 	const struct child_args *args;
 	size_t step;
 	int depth;
+	int terminal; /* the command's: -1, or the slave of its pseudo-terminal */
 	struct owned_mounts *owned;
 };
 
@@ -282,9 +294,62 @@ static int resume_plan(void *arg)
 	run_plan(r->args, r->step, r->depth, r->owned);
 }
 
+/*
+ * The command under init: with a terminal, a process group of its own in
+ * the terminal's foreground, as a shell starts a job (init leads the session
+ * the terminal belongs to).
+ */
 static int start_command(void *arg)
 {
-	exec_or_report(((const struct resume *)arg)->args);
+	const struct resume *r = arg;
+
+	if (r->terminal >= 0 && (setpgid(0, 0) < 0 || tcsetpgrp(r->terminal, getpid()) < 0))
+		report_and_exit(r->args, r->args->plan->nsteps + REPORT_TTY);
+	exec_or_report(r->args, r->terminal);
+}
+
+/* Give the parent our end of the terminal (SCM_RIGHTS over the socket it made for it). */
+static int send_master(int socket_fd, int master)
+{
+	char data = 't';
+	struct iovec iov = {.iov_base = &data, .iov_len = 1};
+	union {
+		struct cmsghdr header;
+		char space[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+			     .msg_controllen = sizeof(control.space)};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	memset(&control, 0, sizeof(control));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+	return sendmsg(socket_fd, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/*
+ * tty: a pseudo-terminal from the sandbox's own /dev/ptmx (its devpts, where
+ * the command's ttyname finds it), ours as the controlling terminal of a
+ * session we lead, the caller's window size; the master goes to the parent.
+ * Returns the slave.
+ */
+static int open_terminal(const struct child_args *args)
+{
+	int unlock = 0;
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int slave;
+
+	if (master < 0)
+		return -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+	    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    (getsid(0) != getpid() && setsid() < 0) || ioctl(slave, TIOCSCTTY, 0L) < 0 ||
+	    (args->has_winsize && ioctl(slave, TIOCSWINSZ, &args->winsize) < 0) || send_master(args->tty_socket, master) < 0)
+		return close_keeping_errno(master, -1);
+	close(master);
+	return slave;
 }
 
 /*
@@ -316,7 +381,7 @@ static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *)
 static _Noreturn void run_plan(const struct child_args *args, size_t from, int depth, struct owned_mounts *owned)
 {
 	const struct plan *plan = args->plan;
-	const struct resume next = {.args = args, .depth = depth + 1};
+	struct resume next = {.args = args, .depth = depth + 1, .terminal = -1};
 
 	for (size_t i = from; i < plan->nsteps; i++) {
 		if (plan->steps[i].op == STEP_FORK) {
@@ -330,9 +395,11 @@ static _Noreturn void run_plan(const struct child_args *args, size_t from, int d
 			report_and_exit(args, i);
 	}
 	cloexec_inherited_fds();
+	if (args->tty_socket >= 0 && (next.terminal = open_terminal(args)) < 0)
+		report_and_exit(args, plan->nsteps + REPORT_TTY);
 	if (plan->init)
 		supervise(args, start_command, &next, plan->nsteps + REPORT_INIT);
-	exec_or_report(args);
+	exec_or_report(args, next.terminal);
 }
 
 /*
@@ -398,7 +465,7 @@ _Noreturn void child_main(const struct child_args *args)
 	 * pipe ends cannot fail; holding the sync pipe's write end would hide
 	 * the parent's death from us.
 	 */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (args->parent_fds[i] >= 0)
 			close(args->parent_fds[i]);
 	if (args->sync_fd >= 0)

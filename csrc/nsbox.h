@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -124,7 +125,7 @@ struct child_report {
 };
 
 /* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
-enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2, REPORT_FDS = 3 };
+enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2, REPORT_FDS = 3, REPORT_TTY = 4 };
 
 /* The most descriptors a spawn passes to the command (its stdin, stdout, stderr, fds). */
 #define NSBOX_MAX_FDS 64
@@ -148,7 +149,10 @@ struct child_args {
 	} fds[NSBOX_MAX_FDS];
 	int nfds;
 	int fds_above; /* above every to: where the sources are copied out of the way first */
-	int parent_fds[3]; /* the parent's ends of the pipes, closed first (-1: none) */
+	int tty_socket; /* -1, or where the child sends the master of the command's pseudo-terminal */
+	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
+	struct winsize winsize;
+	int parent_fds[4]; /* the parent's ends of the pipes and socket, closed first (-1: none) */
 };
 
 /* plan.c */
@@ -199,6 +203,10 @@ struct passing {
 };
 int streams_read(lua_State *L, int idx, int files, struct child_args *args, struct passing *pass);
 void streams_close(struct passing *pass);
+int streams_keep(lua_State *L, int files, const char *name, int fd, const char *mode);
+
+/* relay.c: parent side, tty = true */
+void terminal_relay(pid_t pid, int master, int *status);
 
 /* core.c */
 int nsbox_fail(lua_State *L, const char *what);

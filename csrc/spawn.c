@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dlfcn.h>
@@ -30,6 +31,7 @@ struct process {
 	pid_t pid;
 	int status;    /* waitpid status, once reaped */
 	int status_fd; /* with init: where it tells the command's own status, or -1 */
+	int tty_fd;    /* tty relayed by wait: the master of the command's pseudo-terminal, or -1 */
 	bool reaped;
 	bool took_terminal; /* the sandbox was given the terminal's foreground */
 };
@@ -163,6 +165,7 @@ static void reaped(struct process *proc)
 	int status;
 
 	proc->reaped = true;
+	close_fd(&proc->tty_fd);
 	if (proc->took_terminal)
 		restore_terminal();
 	if (proc->status_fd < 0)
@@ -207,13 +210,16 @@ static int child_failure(lua_State *L, const struct plan *plan, const char *file
 {
 	const char *text = strerror(r.err);
 
-	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_FDS)
+	if (r.step < 0 || (size_t)r.step > plan->nsteps + REPORT_TTY)
 		return spawn_failure(L, "report", lua_pushfstring(L, "lost the child's report: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_EXEC)
 		return spawn_failure(L, "exec", lua_pushfstring(L, "exec %s (step %d): %s", file,
 							       r.step + 1, text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_INIT)
 		return spawn_failure(L, "init", lua_pushfstring(L, "start nsbox-init: %s", text), r.err);
+	if ((size_t)r.step == plan->nsteps + REPORT_TTY)
+		return spawn_failure(L, "tty", lua_pushfstring(L, "a terminal for the command from /dev/ptmx: %s", text),
+				     r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_FDS)
 		return spawn_failure(L, "fds", lua_pushfstring(L, "pass descriptors: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
@@ -316,6 +322,7 @@ struct pipes {
 	int report[2]; /* child -> parent: a report on failure, EOF at exec */
 	int sync[2];   /* parent -> child: the id maps are written */
 	int status[2]; /* init or relay -> parent: the command's wait status */
+	int tty[2];    /* child -> parent: the master of the command's pseudo-terminal (a socket pair) */
 };
 
 static void close_pipes(struct pipes *p)
@@ -324,15 +331,17 @@ static void close_pipes(struct pipes *p)
 		close_fd(&p->report[i]);
 		close_fd(&p->sync[i]);
 		close_fd(&p->status[i]);
+		close_fd(&p->tty[i]);
 	}
 }
 
 /* The pipes a plan needs, their child's ends given to args. */
-static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args)
+static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args, bool tty)
 {
 	if (pipe2(p->report, O_CLOEXEC) < 0 ||
 	    ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p->sync, O_CLOEXEC) < 0) ||
-	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0))
+	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0) ||
+	    (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->tty) < 0))
 		return -1;
 	/* The command's report pipe must not be where a passed descriptor goes. */
 	if (p->report[1] < args->fds_above) {
@@ -349,7 +358,45 @@ static int open_pipes(const struct plan *plan, struct pipes *p, struct child_arg
 	args->parent_fds[0] = p->report[0];
 	args->parent_fds[1] = p->sync[1];
 	args->parent_fds[2] = p->status[0];
+	args->parent_fds[3] = p->tty[0];
+	args->tty_socket = p->tty[1];
 	return 0;
+}
+
+/* A failure of ours once the child runs: it is killed and reaped. */
+static int kill_failure(lua_State *L, struct process *proc, struct pipes *p, const char *op, const char *what)
+{
+	int err = errno;
+
+	close_pipes(p);
+	kill(proc->pid, SIGKILL);
+	reap(proc);
+	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
+}
+
+/* The master the child sent before its exec (child.c's send_master), or -1. */
+static int receive_master(int socket_fd)
+{
+	char data;
+	struct iovec iov = {.iov_base = &data, .iov_len = 1};
+	union {
+		struct cmsghdr header;
+		char space[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+			     .msg_controllen = sizeof(control.space)};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(socket_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+		errno = EPROTO;
+		return -1;
+	}
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
 }
 
 /* The parent's side once the child exists: write its maps, release it, read its report. */
@@ -364,36 +411,32 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 	close_fd(&p->report[1]);
 	close_fd(&p->sync[0]);
 	close_fd(&p->status[1]);
+	close_fd(&p->tty[1]);
 	if (pid < 0) {
 		err = errno;
 		close_pipes(p);
 		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
 	}
-	*proc = (struct process){.pid = pid, .status_fd = p->status[0], .took_terminal = args->foreground};
+	*proc = (struct process){.pid = pid, .status_fd = p->status[0], .tty_fd = -1, .took_terminal = args->foreground};
 	p->status[0] = -1; /* the handle owns it now */
 	if (args->foreground)
 		setpgid(pid, pid); /* also here: whichever of us runs first, the group exists before exec */
-	if (p->sync[1] >= 0) {
-		if (write_id_maps(pid, plan, &what) < 0) {
-			err = errno;
-			close_pipes(p);
-			reap(proc);
-			return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what,
-								      strerror(err)), err);
-		}
-		if (write(p->sync[1], "", 1) != 1) {
-			err = errno;
-			close_pipes(p);
-			kill(pid, SIGKILL);
-			reap(proc);
-			return spawn_failure(L, "sync", lua_pushfstring(L, "release child: %s", strerror(err)), err);
-		}
+	if (p->sync[1] >= 0 && write_id_maps(pid, plan, &what) < 0) {
+		err = errno;
+		close_pipes(p);
+		reap(proc);
+		return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what, strerror(err)),
+				     err);
 	}
+	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
+		return kill_failure(L, proc, p, "sync", "release child");
 	if (read_report(p->report[0], &r)) {
 		close_pipes(p);
 		reap(proc);
 		return child_failure(L, plan, args->file, r);
 	}
+	if (p->tty[0] >= 0 && (proc->tty_fd = receive_master(p->tty[0])) < 0)
+		return kill_failure(L, proc, p, "tty", "receive the command's terminal");
 	close_pipes(p);
 	return 1;
 }
@@ -405,17 +448,21 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 static int l_spawn(lua_State *L)
 {
 	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
-	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1};
-	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+	static const char *const tty_modes[] = {"none", "relay", "caller", NULL};
+	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
+				  .tty_socket = -1};
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	sigset_t all, old;
 	struct passing pass = {.nopened = 0};
 	struct process *proc;
 	char **argv;
 	pid_t pid;
-	int result, files;
+	int result, files, tty;
 
-	lua_settop(L, 5);
-	args.foreground = lua_toboolean(L, 4) && !plan->new_session && owns_terminal();
+	lua_settop(L, 6);
+	tty = luaL_checkoption(L, 6, "none", tty_modes);
+	args.foreground = lua_toboolean(L, 4) && !plan->new_session && !tty && owns_terminal();
+	args.has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args.winsize) == 0;
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
 	argv = string_array(L, 2, "argv");
@@ -442,7 +489,7 @@ static int l_spawn(lua_State *L)
 		return spawn_failure(L, "pipe", lua_pushfstring(L, "descriptors for the command: %s", strerror(err)), err);
 	}
 
-	if (open_pipes(plan, &p, &args) < 0) {
+	if (open_pipes(plan, &p, &args, tty != 0) < 0) {
 		int err = errno;
 
 		close_pipes(&p);
@@ -467,6 +514,11 @@ static int l_spawn(lua_State *L)
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
 	pid = clone_child(plan, &args);
 	result = after_clone(L, proc, &args, pid, &p);
+	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
+		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
+			close(proc->tty_fd);
+		proc->tty_fd = -1;
+	}
 	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
 	streams_close(&pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -538,8 +590,12 @@ static int process_wait(lua_State *L)
 		errno = ECHILD;
 		return nsbox_fail(L, "wait");
 	}
-	if (!proc->reaped)
+	if (!proc->reaped && proc->tty_fd >= 0) {
+		terminal_relay(proc->pid, proc->tty_fd, &proc->status);
+		reaped(proc);
+	} else if (!proc->reaped) {
 		forward_signals_until_exit(proc);
+	}
 	return push_status(L, proc->status);
 }
 
@@ -578,7 +634,8 @@ static int process_index(lua_State *L)
 		lua_pushinteger(L, proc->pid);
 		return 1;
 	}
-	if (strcmp(key, "stdin") == 0 || strcmp(key, "stdout") == 0 || strcmp(key, "stderr") == 0) {
+	if (strcmp(key, "stdin") == 0 || strcmp(key, "stdout") == 0 || strcmp(key, "stderr") == 0 ||
+	    strcmp(key, "tty") == 0) {
 		lua_getiuservalue(L, 1, 1);
 		lua_getfield(L, -1, key);
 		return 1;

@@ -26,8 +26,8 @@ static int close_file(lua_State *L)
 	return luaL_fileresult(L, fclose(s->f) == 0, NULL);
 }
 
-/* Our end of a pipe as a Lua file, as io.open makes them, into the table at files. */
-static int keep_end(lua_State *L, int files, int target, int fd, const char *mode)
+/* Our end of a pipe (or a terminal) as a Lua file, as io.open makes them, into the table at files. */
+int streams_keep(lua_State *L, int files, const char *name, int fd, const char *mode)
 {
 	luaL_Stream *s = lua_newuserdatauv(L, sizeof(*s), 0);
 
@@ -39,7 +39,7 @@ static int keep_end(lua_State *L, int files, int target, int fd, const char *mod
 		return -1;
 	}
 	s->closef = close_file;
-	lua_setfield(L, files, stream_names[target]);
+	lua_setfield(L, files, name);
 	return 0;
 }
 
@@ -54,7 +54,7 @@ static int pipe_end(lua_State *L, int files, int target, struct passing *pass)
 	child = fds[target == 0 ? 0 : 1];
 	ours = fds[target == 0 ? 1 : 0];
 	pass->opened[pass->nopened++] = child;
-	if (keep_end(L, files, target, ours, target == 0 ? "w" : "r") < 0) {
+	if (streams_keep(L, files, stream_names[target], ours, target == 0 ? "w" : "r") < 0) {
 		close(ours);
 		return -1;
 	}

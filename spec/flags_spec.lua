@@ -62,6 +62,7 @@ local ROWS = {
   ["--init"] = { { "pid", "--init" }, "echo $$", "2\n" },
   ["--as-pid-1"] = { { "--unshare-pid", "--as-pid-1" }, "echo $$", "1\n" },
   ["--die-with-parent"] = { { "--die-with-parent", "--debug" }, "true", "" , stderr = "die with the parent" },
+  ["--tty"] = { { "--dev", "/dev", "--tty" }, "tty", "~^/dev/pts/0\r?\n$" },
   ["--new-session"] = { { "--new-session", "--unshare-pid", "--as-pid-1", "--proc", "/proc" }, "ps -o sid= -p 1",
     "~^ *1\n$" },
   ["--join"] = { { "--join", "$PID" }, "hostname", "target\n" },

@@ -182,6 +182,8 @@ M.FLAGS = {
     help = "kill CMD when nsbox dies" },
   { name = "--new-session", key = "new_session", set = set("new_session", true),
     help = "a new terminal session, so CMD cannot push input to the caller's terminal" },
+  { name = "--tty", key = "tty", set = set("tty", true), nsbox = true,
+    help = "a pseudo-terminal for CMD, relayed to the caller's (raw mode, window size), like podman run -t" },
   { name = "--join", args = { "PID" }, key = "join", nsbox = true,
     help = "join every namespace of PID that differs from ours, like nsenter -a",
     set = function(fragment, _, word) fragment.join = integer(word, "--join") end },

@@ -63,7 +63,7 @@ function M.compile(r)
   return check.refusing("nsbox: ", compile, r, "compile")
 end
 
-local OPTIONS = { foreground = true, stdin = true, stdout = true, stderr = true, fds = true }
+local OPTIONS = { foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true }
 local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
 local MAX_FDS = core.MAX_PASSED_FDS
 
@@ -110,8 +110,21 @@ local function spawn_options(options, caller)
   options = check.plain(options, "options")
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
+  check.boolean(options, "tty", "options.tty")
   options.passed_fds = passed_fds(options)
   return options
+end
+
+-- A pseudo-terminal for the command: handed to the caller (options.tty, as
+-- process.tty), or relayed by wait (the recipe's tty); none otherwise.
+local function terminal(r, options)
+  if not (options.tty or r.tty) then return nil end
+  for _, name in ipairs(STREAMS) do
+    if options[name] ~= nil then
+      check.invalid("'options.%s' cannot be used with a terminal: the command's %s is the terminal", name, name)
+    end
+  end
+  return options.tty and "caller" or "relay"
 end
 
 local function read_sysctl(path)
@@ -156,7 +169,8 @@ local function spawn(r, argv, options, caller)
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step
-  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground, options.passed_fds)
+  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground, options.passed_fds,
+    terminal(c.recipe, options))
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end

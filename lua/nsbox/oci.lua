@@ -299,9 +299,7 @@ local PROCESS = set_of { "terminal", "user", "args", "env", "cwd", "capabilities
 -- holds even when env is absent.
 local function process(p, r)
   object(p, "process", PROCESS)
-  if p.terminal ~= nil and bool(p.terminal, "process.terminal") then
-    unsupported_value(true, "process.terminal", "the command gets the caller's stdin, stdout and stderr")
-  end
+  if p.terminal ~= nil and bool(p.terminal, "process.terminal") then r.tty = true end
   if p.args ~= nil then
     r.argv = each(p.args, "process.args", str)
     if #r.argv == 0 then refuse("'process.args' must not be empty") end

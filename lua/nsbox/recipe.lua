@@ -29,6 +29,7 @@ local KEYS = {
   env = "map",
   hostname = "value", domainname = "value", setgroups = "value", loopback = "value", unprivileged = "value",
   cwd = "value", clearenv = "value", argv = "value", argv0 = "value", log = "value", new_session = "value",
+  tty = "value",
 }
 for _, module in ipairs { privileges, namespaces, rootfs } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
@@ -158,6 +159,7 @@ local function validate_command(t, r)
   if t.env ~= nil then r.env = check_env(t.env) end
   r.clearenv = check.boolean(t, "clearenv")
   r.new_session = check.boolean(t, "new_session")
+  r.tty = check.boolean(t, "tty")
   if t.argv ~= nil then r.argv = check_argv(t.argv, "argv") end
   if t.argv0 ~= nil then r.argv0 = check.text(t.argv0, "argv0") end
   if t.log ~= nil and t.log ~= "debug" and t.log ~= "off" then
