@@ -41,5 +41,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	spawn_open(L);
 	nsinfo_open(L);
 	caps_open(L);
+	streams_open(L);
 	return 1;
 }

@@ -150,6 +150,7 @@ struct child_args {
 	int nfds;
 	int fds_above; /* above every to: where the sources are copied out of the way first */
 	int tty_socket; /* -1, or where the child sends the master of the command's pseudo-terminal */
+	bool hold;      /* the child waits for the parent's go-ahead even without a user namespace */
 	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
 	struct winsize winsize;
 	int parent_fds[4]; /* the parent's ends of the pipes and socket, closed first (-1: none) */
@@ -218,5 +219,6 @@ void plan_open(lua_State *L);
 void spawn_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
+void streams_open(lua_State *L);
 
 #endif

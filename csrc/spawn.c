@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dlfcn.h>
@@ -32,6 +33,7 @@ struct process {
 	int status;    /* waitpid status, once reaped */
 	int status_fd; /* with init: where it tells the command's own status, or -1 */
 	int tty_fd;    /* tty relayed by wait: the master of the command's pseudo-terminal, or -1 */
+	int json_status_fd; /* the caller's, or -1: where wait writes { "exit-code": N } */
 	bool reaped;
 	bool took_terminal; /* the sandbox was given the terminal's foreground */
 };
@@ -155,6 +157,21 @@ static bool agrees(int supervisor, int command)
 	return WIFEXITED(supervisor) && WEXITSTATUS(supervisor) == (code & 0xff);
 }
 
+/* The end, for machines (bubblewrap's --json-status-fd): the exit code, 128+N for signal N. */
+static void tell_exit_code(struct process *proc)
+{
+	char line[48];
+	int code = WIFSIGNALED(proc->status) ? 128 + WTERMSIG(proc->status) : WEXITSTATUS(proc->status);
+	int len = snprintf(line, sizeof(line), "{ \"exit-code\": %d }\n", code);
+	ssize_t written;
+
+	if (proc->json_status_fd < 0)
+		return;
+	written = write(proc->json_status_fd, line, (size_t)len);
+	(void)written; /* a reader that is gone has nothing to learn */
+	proc->json_status_fd = -1;
+}
+
 /*
  * Once reaped: with a supervisor, the status that counts is the command's,
  * if it told it and its own exit agrees (a told status that does not is not
@@ -168,12 +185,13 @@ static void reaped(struct process *proc)
 	close_fd(&proc->tty_fd);
 	if (proc->took_terminal)
 		restore_terminal();
-	if (proc->status_fd < 0)
-		return;
-	if (read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status) && agrees(proc->status, status))
+	if (proc->status_fd >= 0 && read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status) &&
+	    agrees(proc->status, status))
 		proc->status = status;
 	close_fd(&proc->status_fd);
+	tell_exit_code(proc);
 }
+
 
 static void reap(struct process *proc)
 {
@@ -281,7 +299,7 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	/* Under ASan: the last children's frames never returned, so their redzones are still poisoned. */
 	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
-	if (!(plan->clone_flags & CLONE_NEWUSER))
+	if (args->sync_fd < 0)
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
 }
@@ -339,7 +357,7 @@ static void close_pipes(struct pipes *p)
 static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args, bool tty)
 {
 	if (pipe2(p->report, O_CLOEXEC) < 0 ||
-	    ((plan->clone_flags & CLONE_NEWUSER) && pipe2(p->sync, O_CLOEXEC) < 0) ||
+	    (((plan->clone_flags & CLONE_NEWUSER) || args->hold) && pipe2(p->sync, O_CLOEXEC) < 0) ||
 	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0) ||
 	    (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->tty) < 0))
 		return -1;
@@ -399,9 +417,30 @@ static int receive_master(int socket_fd)
 	return fd;
 }
 
+/*
+ * The ids (inodes) of the namespaces of pid, into the table at files as
+ * namespace_ids = { mnt = ..., ... }: read while the child waits for us,
+ * since a command that ends has no namespaces left to read.
+ */
+static void namespace_ids(lua_State *L, pid_t pid, int files)
+{
+	lua_newtable(L);
+	for (int i = 0; ns_proc_names[i]; i++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_proc_names[i]);
+		if (stat(path, &st) == 0) {
+			lua_pushinteger(L, (lua_Integer)st.st_ino);
+			lua_setfield(L, -2, ns_proc_names[i]);
+		}
+	}
+	lua_setfield(L, files, "namespace_ids");
+}
+
 /* The parent's side once the child exists: write its maps, release it, read its report. */
 static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
-		       struct pipes *p)
+		       struct pipes *p, int files)
 {
 	const struct plan *plan = args->plan;
 	struct child_report r;
@@ -417,7 +456,8 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		close_pipes(p);
 		return spawn_failure(L, "clone", lua_pushfstring(L, "clone: %s", strerror(err)), err);
 	}
-	*proc = (struct process){.pid = pid, .status_fd = p->status[0], .tty_fd = -1, .took_terminal = args->foreground};
+	*proc = (struct process){.pid = pid, .status_fd = p->status[0], .tty_fd = -1, .json_status_fd = -1,
+				 .took_terminal = args->foreground};
 	p->status[0] = -1; /* the handle owns it now */
 	if (args->foreground)
 		setpgid(pid, pid); /* also here: whichever of us runs first, the group exists before exec */
@@ -428,6 +468,8 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what, strerror(err)),
 				     err);
 	}
+	if (args->hold)
+		namespace_ids(L, pid, files);
 	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
 		return kill_failure(L, proc, p, "sync", "release child");
 	if (read_report(p->report[0], &r)) {
@@ -442,8 +484,10 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 }
 
 /*
- * core.spawn(plan, argv [, env [, foreground]]) -> process
+ * core.spawn(plan, argv [, env [, options]]) -> process
  *   | nil, message, errno, op   (op: the step that failed, "clone", "exec", ...)
+ * options: foreground (boolean), fds ({ [fd] = what }, see streams.c), tty
+ * ("relay" or "caller"), json_status_fd (where wait writes the exit code).
  */
 static int l_spawn(lua_State *L)
 {
@@ -457,11 +501,25 @@ static int l_spawn(lua_State *L)
 	struct process *proc;
 	char **argv;
 	pid_t pid;
-	int result, files, tty;
+	int result, files, tty, json_status_fd;
 
-	lua_settop(L, 6);
-	tty = luaL_checkoption(L, 6, "none", tty_modes);
-	args.foreground = lua_toboolean(L, 4) && !plan->new_session && !tty && owns_terminal();
+	lua_settop(L, 4);
+	if (lua_isnil(L, 4)) {
+		lua_newtable(L);
+		lua_replace(L, 4);
+	}
+	luaL_checktype(L, 4, LUA_TTABLE);
+	lua_getfield(L, 4, "tty");
+	tty = luaL_checkoption(L, -1, "none", tty_modes);
+	lua_getfield(L, 4, "foreground");
+	args.foreground = lua_toboolean(L, -1) && !plan->new_session && !tty && owns_terminal();
+	lua_getfield(L, 4, "json_status_fd");
+	json_status_fd = (int)luaL_optinteger(L, -1, -1);
+	lua_getfield(L, 4, "namespace_ids");
+	args.hold = lua_toboolean(L, -1);
+	lua_getfield(L, 4, "fds"); /* at 9 */
+	lua_replace(L, 5);
+	lua_settop(L, 5); /* the fds table at 5 */
 	args.has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args.winsize) == 0;
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
@@ -476,7 +534,7 @@ static int l_spawn(lua_State *L)
 	}
 	/* Everything Lua may allocate is allocated before the clone. */
 	proc = lua_newuserdatauv(L, sizeof(*proc), 1);
-	*proc = (struct process){.pid = -1, .status_fd = -1, .reaped = true};
+	*proc = (struct process){.pid = -1, .status_fd = -1, .tty_fd = -1, .json_status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 	lua_newtable(L); /* our ends of the command's pipes: process.stdin, stdout, stderr */
 	files = lua_gettop(L);
@@ -513,7 +571,8 @@ static int l_spawn(lua_State *L)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
 	pid = clone_child(plan, &args);
-	result = after_clone(L, proc, &args, pid, &p);
+	result = after_clone(L, proc, &args, pid, &p, files);
+	proc->json_status_fd = json_status_fd;
 	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
 		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
 			close(proc->tty_fd);
@@ -634,12 +693,9 @@ static int process_index(lua_State *L)
 		lua_pushinteger(L, proc->pid);
 		return 1;
 	}
-	if (strcmp(key, "stdin") == 0 || strcmp(key, "stdout") == 0 || strcmp(key, "stderr") == 0 ||
-	    strcmp(key, "tty") == 0) {
-		lua_getiuservalue(L, 1, 1);
-		lua_getfield(L, -1, key);
+	lua_getiuservalue(L, 1, 1); /* stdin, stdout, stderr, tty, namespace_ids */
+	if (lua_getfield(L, -1, key) != LUA_TNIL)
 		return 1;
-	}
 	lua_getmetatable(L, 1);
 	lua_getfield(L, -1, "methods");
 	lua_getfield(L, -1, lua_tostring(L, 2));

@@ -138,3 +138,34 @@ void streams_close(struct passing *pass)
 		close(pass->opened[i]);
 	pass->nopened = 0;
 }
+
+/* core.write_fd(fd, text) -> true | nil, message, errno: all of text to a descriptor of ours. */
+static int l_write_fd(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	size_t len;
+	const char *text = luaL_checklstring(L, 2, &len);
+
+	while (len > 0) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return nsbox_fail(L, lua_pushfstring(L, "write to descriptor %d", fd));
+		text += n;
+		len -= (size_t)n;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+void streams_open(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"write_fd", l_write_fd},
+		{NULL, NULL},
+	};
+
+	luaL_setfuncs(L, fns, 0);
+}

@@ -62,6 +62,10 @@ local ROWS = {
   ["--init"] = { { "pid", "--init" }, "echo $$", "2\n" },
   ["--as-pid-1"] = { { "--unshare-pid", "--as-pid-1" }, "echo $$", "1\n" },
   ["--die-with-parent"] = { { "--die-with-parent", "--debug" }, "true", "" , stderr = "die with the parent" },
+  ["--info-fd"] = { { "--unshare-uts", "--info-fd", "1" }, "true",
+    '~^{\n    "child%-pid": %d+,\n    "mnt%-namespace": %d+,\n    "uts%-namespace": %d+\n}\n$' },
+  ["--json-status-fd"] = { { "--unshare-uts", "--json-status-fd", "2" }, "true", "",
+    stderr = '^{ "child%-pid": %d+, "mnt%-namespace": %d+, "uts%-namespace": %d+ }\n{ "exit%-code": 0 }\n$' },
   ["--tty"] = { { "--dev", "/dev", "--tty" }, "tty", "~^/dev/pts/0\r?\n$" },
   ["--new-session"] = { { "--new-session", "--unshare-pid", "--as-pid-1", "--proc", "/proc" }, "ps -o sid= -p 1",
     "~^ *1\n$" },
@@ -199,5 +203,23 @@ describe("the flags' documentation", function()
     assert.matches("^%-%-cap%-add CAP\n.*\n%-%-cap%-drop CAP\n", out)
     assert.same({ "", "nsbox: no flag or recipe key 'nope' (nsbox --help lists them)\n", 125 },
       { H.nsbox { "help", "nope" } })
+  end)
+
+  H.root_it("write --info-fd and --json-status-fd as bwrap does: the same keys and exit code", function()
+    local dir = H.temp_dir()
+    local function keys(text)
+      local out = {}
+      for key in text:gmatch('"([%w-]+)":') do out[#out + 1] = key end
+      return table.concat(out, " ")
+    end
+    local results = {}
+    for _, program in ipairs { "bwrap", "bin/nsbox" } do
+      local _, _, code = H.sh(("%s --unshare-pid --unshare-uts --ro-bind / / --info-fd 3 --json-status-fd 4 "
+        .. "sh -c 'exit 3' 3>%s/info 4>%s/status"):format(program, dir, dir))
+      local status = H.slurp(dir .. "/status")
+      results[program] = { code, keys(H.slurp(dir .. "/info")), keys(status), status:match("\n(.*)$") }
+    end
+    assert.same(results.bwrap, results["bin/nsbox"])
+    assert.same({ 3, "child-pid mnt-namespace pid-namespace uts-namespace" }, { results.bwrap[1], results.bwrap[2] })
   end)
 end)

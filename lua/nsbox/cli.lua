@@ -25,17 +25,20 @@ end
 
 -- cli.main(recipe_or_builder [, args]): run the command in args (default:
 -- the script's own arguments) and exit with its status. A builder is
--- called with args and returns recipe, argv; an error it raises is reported
--- as an nsbox failure.
+-- called with args and returns recipe, argv (and options for nsbox.run,
+-- from the command line's flags); an error it raises is reported as an
+-- nsbox failure.
 function M.main(what, args)
   args = args or arg
-  local ok, recipe, argv = pcall(function()
+  local ok, recipe, argv, options = pcall(function()
     if type(what) == "function" then return what(args) end
     return what, command(args)
   end)
   if not ok then fail(125, recipe) end
+  options = options or {}
+  options.foreground = true
   local status, how, code, step
-  ok, status, how, code, step = pcall(nsbox.run, recipe, argv, { foreground = true })
+  ok, status, how, code, step = pcall(nsbox.run, recipe, argv, options)
   if not ok then fail(125, status) end
   -- Not closing the state: freeing every object would touch every page of the
   -- heap just before the process ends anyway (exit still flushes stdio).

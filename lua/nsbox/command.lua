@@ -152,9 +152,10 @@ end
 local function run_value(path, value, args, program, parse_flags)
   if type(value) == "string" then return M.run_command(value, args, program) end
   cli.main(function()
-    local fragments, from = {}, 1
-    if parse_flags then fragments, from = require("nsbox.flags").parse(args, 1) end
-    return instantiate(path, value, rest(args, from), program, fragments)
+    local fragments, from, options = {}, 1, nil
+    if parse_flags then fragments, from, options = require("nsbox.flags").parse(args, 1) end
+    local recipe, argv = instantiate(path, value, rest(args, from), program, fragments)
+    return recipe, argv, options
   end, args)
 end
 

@@ -182,6 +182,12 @@ M.FLAGS = {
     help = "kill CMD when nsbox dies" },
   { name = "--new-session", key = "new_session", set = set("new_session", true),
     help = "a new terminal session, so CMD cannot push input to the caller's terminal" },
+  { name = "--info-fd", args = { "FD" }, key = "options.info_fd",
+    help = "write the sandbox's pid and namespace ids as JSON to descriptor FD once it runs",
+    set = function(_, state, word) state.options.info_fd = integer(word, "--info-fd") end },
+  { name = "--json-status-fd", args = { "FD" }, key = "options.json_status_fd",
+    help = "write the same as one JSON line to FD, then { \"exit-code\": N } when CMD ends",
+    set = function(_, state, word) state.options.json_status_fd = integer(word, "--json-status-fd") end },
   { name = "--tty", key = "tty", set = set("tty", true), nsbox = true,
     help = "a pseudo-terminal for CMD, relayed to the caller's (raw mode, window size), like podman run -t" },
   { name = "--join", args = { "PID" }, key = "join", nsbox = true,
@@ -257,12 +263,12 @@ local function finish(fragment, state, bubblewrap)
   if state.size or state.perms then invalid("--size and --perms apply to a --tmpfs or --dir after them") end
 end
 
--- parse(args, i [, bubblewrap]) -> fragments, next: the recipe fragments
--- the flags from args[i] on make, and the index of the first word after
--- them (CMD). "--" ends the flags. Bubblewrap style (no recipe) adds
--- bubblewrap's defaults.
+-- parse(args, i [, bubblewrap]) -> fragments, next, options: the recipe
+-- fragments the flags from args[i] on make, the index of the first word
+-- after them (CMD), and the options of the run (descriptors for machines).
+-- "--" ends the flags. Bubblewrap style (no recipe) adds bubblewrap's defaults.
 function M.parse(args, i, bubblewrap)
-  local fragment, state = {}, { caps = bubblewrap and {} or all_caps() }
+  local fragment, state = {}, { caps = bubblewrap and {} or all_caps(), options = {} }
   while args[i] and args[i]:sub(1, 1) == "-" do
     local word = args[i]
     if word == "--" then i = i + 1; break end
@@ -279,7 +285,7 @@ function M.parse(args, i, bubblewrap)
     i = i + 1 + n
   end
   finish(fragment, state, bubblewrap)
-  return { fragment }, i
+  return { fragment }, i, state.options
 end
 
 -- `nsbox -FLAG... [CMD [ARG...]]`: a recipe from the flags alone, or one of
@@ -295,12 +301,12 @@ function M.main(args)
     os.exit(0)
   end
   require("nsbox.cli").main(function()
-    local fragments, from = M.parse(args, 1, true)
+    local fragments, from, options = M.parse(args, 1, true)
     local argv = table.move(args, from, #args, 1, {})
     -- Through pcall, a refusal is nsbox.recipe's message without a position of ours.
     local ok, recipe = pcall(require("nsbox").recipe, table.unpack(fragments))
     if not ok then error(recipe, 0) end
-    return recipe, #argv > 0 and argv or nil
+    return recipe, #argv > 0 and argv or nil, options
   end, args)
 end
 

@@ -63,7 +63,10 @@ function M.compile(r)
   return check.refusing("nsbox: ", compile, r, "compile")
 end
 
-local OPTIONS = { foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true }
+local OPTIONS = {
+  foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true, info_fd = true,
+  json_status_fd = true,
+}
 local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
 local MAX_FDS = core.MAX_PASSED_FDS
 
@@ -111,8 +114,25 @@ local function spawn_options(options, caller)
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
   check.boolean(options, "tty", "options.tty")
+  for _, key in ipairs { "info_fd", "json_status_fd" } do
+    if options[key] ~= nil then check.integer(options[key], "options." .. key, 0, 0x7fffffff, "a descriptor number") end
+  end
   options.passed_fds = passed_fds(options)
   return options
+end
+
+-- For machines, as bubblewrap's --info-fd and --json-status-fd: the
+-- sandbox's pid outside, and the ids of the namespaces it created.
+local function tell_start(r, proc, options)
+  if not (options.info_fd or options.json_status_fd) then return end
+  local ids = proc.namespace_ids
+  local fields = { ("\"child-pid\": %d"):format(proc.pid) }
+  for _, name in ipairs(check.sorted_names(check.set_of(r.namespaces))) do
+    local proc_name = name == "mount" and "mnt" or name
+    if ids[proc_name] then fields[#fields + 1] = ("\"%s-namespace\": %d"):format(proc_name, ids[proc_name]) end
+  end
+  if options.info_fd then core.write_fd(options.info_fd, "{\n    " .. table.concat(fields, ",\n    ") .. "\n}\n") end
+  if options.json_status_fd then core.write_fd(options.json_status_fd, "{ " .. table.concat(fields, ", ") .. " }\n") end
 end
 
 -- A pseudo-terminal for the command: handed to the caller (options.tty, as
@@ -169,8 +189,10 @@ local function spawn(r, argv, options, caller)
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step
-  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, options.foreground, options.passed_fds,
-    terminal(c.recipe, options))
+  proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, { foreground = options.foreground,
+    fds = options.passed_fds, tty = terminal(c.recipe, options), json_status_fd = options.json_status_fd,
+    namespace_ids = options.info_fd or options.json_status_fd })
+  if proc then tell_start(c.recipe, proc, options) end
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
