@@ -308,25 +308,28 @@ static int start_command(void *arg)
 	exec_or_report(r->args, r->terminal);
 }
 
-/* Give the parent our end of the terminal (SCM_RIGHTS over the socket it made for it). */
-static int send_master(int socket_fd, int master)
+void fd_message_init(struct fd_message *m)
 {
-	char data = 't';
-	struct iovec iov = {.iov_base = &data, .iov_len = 1};
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
-			     .msg_controllen = sizeof(control.space)};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	struct cmsghdr *cmsg;
 
-	memset(&control, 0, sizeof(control));
+	memset(m, 0, sizeof(*m));
+	m->iov = (struct iovec){.iov_base = &m->byte, .iov_len = 1};
+	m->msg = (struct msghdr){.msg_iov = &m->iov, .msg_iovlen = 1, .msg_control = m->control.space,
+				 .msg_controllen = sizeof(m->control.space)};
+	cmsg = CMSG_FIRSTHDR(&m->msg);
 	cmsg->cmsg_level = SOL_SOCKET;
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-	return sendmsg(socket_fd, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Give the parent our end of the terminal, over the socket it made for it. */
+static int send_master(int socket_fd, int master)
+{
+	struct fd_message m;
+
+	fd_message_init(&m);
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m.msg)), &master, sizeof(int));
+	return sendmsg(socket_fd, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /*

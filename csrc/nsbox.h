@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <lua.h>
@@ -158,6 +159,20 @@ struct child_args {
 
 /* plan.c */
 extern const char *const step_op_names[];
+
+/* One descriptor passed over a unix socket (SCM_RIGHTS): the message that carries it. */
+struct fd_message {
+	struct msghdr msg;
+	struct iovec iov;
+	char byte;
+	union {
+		size_t align; /* a cmsghdr's alignment */
+		char space[CMSG_SPACE(sizeof(int))];
+	} control;
+};
+
+/* child.c (also used by the parent; async-signal-safe) */
+void fd_message_init(struct fd_message *m);
 
 /* child.c */
 _Noreturn void child_main(const struct child_args *args);

@@ -395,20 +395,14 @@ static int kill_failure(lua_State *L, struct process *proc, struct pipes *p, con
 /* The master the child sent before its exec (child.c's send_master), or -1. */
 static int receive_master(int socket_fd)
 {
-	char data;
-	struct iovec iov = {.iov_base = &data, .iov_len = 1};
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
-			     .msg_controllen = sizeof(control.space)};
+	struct fd_message m;
 	struct cmsghdr *cmsg;
 	int fd;
 
-	if (recvmsg(socket_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+	fd_message_init(&m);
+	if (recvmsg(socket_fd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
 		return -1;
-	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg = CMSG_FIRSTHDR(&m.msg);
 	if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
 		errno = EPROTO;
 		return -1;
