@@ -88,7 +88,8 @@ check: all
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OBJ   := $(patsubst csrc/%.c,build-asan/obj/%.o,$(SRC))
 ASAN_SPECS := spec/run_spec.lua spec/privileges_spec.lua spec/recipe_spec.lua spec/mounts_spec.lua \
-              spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua
+              spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua \
+              spec/streams_spec.lua spec/terminal_spec.lua spec/security_spec.lua
 
 build-asan/obj/%.o: csrc/%.c csrc/nsbox.h
 	@mkdir -p $(dir $@)

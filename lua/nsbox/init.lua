@@ -128,7 +128,7 @@ local function tell_start(r, proc, options)
   local ids = proc.namespace_ids
   local fields = { ("\"child-pid\": %d"):format(proc.pid) }
   for _, name in ipairs(check.sorted_names(check.set_of(r.namespaces))) do
-    local proc_name = name == "mount" and "mnt" or name
+    local proc_name = require("nsbox.namespaces").PROC_NAME[name]
     if ids[proc_name] then fields[#fields + 1] = ("\"%s-namespace\": %d"):format(proc_name, ids[proc_name]) end
   end
   if options.info_fd then core.write_fd(options.info_fd, "{\n    " .. table.concat(fields, ",\n    ") .. "\n}\n") end

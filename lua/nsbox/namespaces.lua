@@ -16,11 +16,11 @@ local M = {}
 M.KEYS = { join = "value", time = "value" }
 
 -- Recipe names of the types that can be joined, and their /proc/PID/ns files.
-local PROC_NAME = {
+M.PROC_NAME = {
   cgroup = "cgroup", ipc = "ipc", mount = "mnt", net = "net",
   pid = "pid", time = "time", user = "user", uts = "uts",
 }
-local JOIN_TYPES = check.sorted_names(PROC_NAME)
+local JOIN_TYPES = check.sorted_names(M.PROC_NAME)
 
 -- The kernel's highest pid (PID_MAX_LIMIT), whatever kernel.pid_max says:
 -- beyond it a number cannot be a pid, and pid_t would silently cut it.
@@ -55,7 +55,7 @@ local function validate_join(join, has)
   if type(join) ~= "table" then invalid("'join' must be a pid or a table, got %s", type(join)) end
   local out = {}
   for name, target in pairs(join) do
-    if type(name) ~= "string" or not PROC_NAME[name] then
+    if type(name) ~= "string" or not M.PROC_NAME[name] then
       invalid("join: unknown namespace '%s'%s; known: %s", tostring(name),
         check.suggestion(tostring(name), JOIN_TYPES), table.concat(JOIN_TYPES, ", "))
     end
@@ -118,7 +118,7 @@ local function differing(target)
   if not theirs then return nil, "join: " .. message, errno end
   local ours, types = lsns.namespaces(), {}
   for _, name in ipairs(JOIN_TYPES) do
-    local proc = PROC_NAME[name]
+    local proc = M.PROC_NAME[name]
     if theirs[proc] and ours[proc] and theirs[proc].id ~= ours[proc].id then types[#types + 1] = name end
   end
   return types
