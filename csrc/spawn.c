@@ -483,19 +483,11 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
  * options: foreground (boolean), fds ({ [fd] = what }, see streams.c), tty
  * ("relay" or "caller"), json_status_fd (where wait writes the exit code).
  */
-static int l_spawn(lua_State *L)
+/* core.spawn's options (see above) into args; the fds table left at 5. The tty mode: 0 none, 1 relay, 2 caller. */
+static int read_options(lua_State *L, const struct plan *plan, struct child_args *args, int *json_status_fd)
 {
-	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	static const char *const tty_modes[] = {"none", "relay", "caller", NULL};
-	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
-				  .tty_socket = -1};
-	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
-	sigset_t all, old;
-	struct passing pass = {.nopened = 0};
-	struct process *proc;
-	char **argv;
-	pid_t pid;
-	int result, files, tty, json_status_fd;
+	int tty;
 
 	lua_settop(L, 4);
 	if (lua_isnil(L, 4)) {
@@ -506,56 +498,91 @@ static int l_spawn(lua_State *L)
 	lua_getfield(L, 4, "tty");
 	tty = luaL_checkoption(L, -1, "none", tty_modes);
 	lua_getfield(L, 4, "foreground");
-	args.foreground = lua_toboolean(L, -1) && !plan->new_session && !tty && owns_terminal();
+	args->foreground = lua_toboolean(L, -1) && !plan->new_session && !tty && owns_terminal();
 	lua_getfield(L, 4, "json_status_fd");
-	json_status_fd = (int)luaL_optinteger(L, -1, -1);
+	*json_status_fd = (int)luaL_optinteger(L, -1, -1);
 	lua_getfield(L, 4, "namespace_ids");
-	args.hold = lua_toboolean(L, -1);
-	lua_getfield(L, 4, "fds"); /* at 9 */
+	args->hold = lua_toboolean(L, -1);
+	lua_getfield(L, 4, "fds");
 	lua_replace(L, 5);
-	lua_settop(L, 5); /* the fds table at 5 */
-	args.has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args.winsize) == 0;
+	lua_settop(L, 5);
+	args->has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args->winsize) == 0;
+	return tty;
+}
+
+/* argv (with the plan's argv0 shown in its place) and env, kept alive on the stack. */
+static void read_command(lua_State *L, const struct plan *plan, struct child_args *args)
+{
+	char **argv;
+
 	luaL_checktype(L, 2, LUA_TTABLE);
 	luaL_argcheck(L, lua_rawlen(L, 2) > 0, 2, "empty argv");
 	argv = string_array(L, 2, "argv");
-	args.file = argv[0];
+	args->file = argv[0];
 	if (plan->argv0)
 		argv[0] = (char *)plan->argv0; /* anchored by the plan */
-	args.argv = argv;
+	args->argv = argv;
 	if (!lua_isnoneornil(L, 3)) {
 		luaL_checktype(L, 3, LUA_TTABLE);
-		args.envp = string_array(L, 3, "env");
+		args->envp = string_array(L, 3, "env");
 	}
+}
+
+/* A failure before the clone: everything opened for it closed again. */
+static int setup_failure(lua_State *L, struct pipes *p, struct passing *pass, const char *op, const char *what)
+{
+	int err = errno;
+
+	close_pipes(p);
+	streams_close(pass);
+	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
+}
+
+/*
+ * The descriptors, pipes and program a spawn needs, opened before the
+ * clone: 0, or -1 with errno, *op naming the failed part and *what saying it.
+ */
+static int open_all(lua_State *L, int files, struct child_args *args, struct pipes *p, struct passing *pass,
+		    bool tty, const char *failed[2])
+{
+	const struct plan *plan = args->plan;
+
+	failed[0] = "pipe";
+	failed[1] = "descriptors for the command";
+	if (streams_read(L, 5, files, args, pass) < 0)
+		return -1;
+	failed[1] = "pipe";
+	if (open_pipes(plan, p, args, tty) < 0)
+		return -1;
+	failed[0] = "init";
+	failed[1] = "nsbox-init (installed beside nsbox.core)";
+	return plan->supervised && (args->init_fd = open_init_program()) < 0 ? -1 : 0;
+}
+
+static int l_spawn(lua_State *L)
+{
+	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
+	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
+				  .tty_socket = -1};
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
+	struct passing pass = {.nopened = 0};
+	sigset_t all, old;
+	struct process *proc;
+	const char *failed[2]; /* the op and the words of a failure before the clone */
+	int result, files, json_status_fd;
+	int tty = read_options(L, plan, &args, &json_status_fd);
+
+	read_command(L, plan, &args);
 	/* Everything Lua may allocate is allocated before the clone. */
 	proc = lua_newuserdatauv(L, sizeof(*proc), 1);
 	*proc = (struct process){.pid = -1, .status_fd = -1, .tty_fd = -1, .json_status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
-	lua_newtable(L); /* our ends of the command's pipes: process.stdin, stdout, stderr */
+	lua_newtable(L); /* our ends of the command's pipes and terminal: process.stdin, ..., tty */
 	files = lua_gettop(L);
 	lua_pushvalue(L, files);
 	lua_setiuservalue(L, files - 1, 1);
-	if (streams_read(L, 5, files, &args, &pass) < 0) {
-		int err = errno;
-
-		streams_close(&pass);
-		return spawn_failure(L, "pipe", lua_pushfstring(L, "descriptors for the command: %s", strerror(err)), err);
-	}
-
-	if (open_pipes(plan, &p, &args, tty != 0) < 0) {
-		int err = errno;
-
-		close_pipes(&p);
-		streams_close(&pass);
-		return spawn_failure(L, "pipe", lua_pushfstring(L, "pipe: %s", strerror(err)), err);
-	}
-	if (plan->supervised && (args.init_fd = open_init_program()) < 0) {
-		int err = errno;
-
-		close_pipes(&p);
-		streams_close(&pass);
-		return spawn_failure(L, "init", lua_pushfstring(L, "nsbox-init (installed beside nsbox.core): %s",
-								strerror(err)), err);
-	}
+	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0)
+		return setup_failure(L, &p, &pass, failed[0], failed[1]);
 	/*
 	 * Every signal stays blocked until the child has exec'd or failed: none
 	 * may reach it before it drops our handlers, and none may interrupt us
@@ -564,8 +591,7 @@ static int l_spawn(lua_State *L)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
-	pid = clone_child(plan, &args);
-	result = after_clone(L, proc, &args, pid, &p, files);
+	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files);
 	proc->json_status_fd = json_status_fd;
 	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
 		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
