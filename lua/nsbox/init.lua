@@ -7,6 +7,7 @@
 local core = require "nsbox.core"
 local check = require "nsbox.check"
 local recipe = require "nsbox.recipe"
+local exec = require "nsbox.exec"
 
 local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
@@ -128,7 +129,7 @@ local function tell_start(r, proc, options)
   local ids = proc.namespace_ids
   local fields = { ("\"child-pid\": %d"):format(proc.pid) }
   for _, name in ipairs(check.sorted_names(check.set_of(r.namespaces))) do
-    local proc_name = require("nsbox.namespaces").PROC_NAME[name]
+    local proc_name = require("nsbox.ns").PROC_NAME[name]
     if ids[proc_name] then fields[#fields + 1] = ("\"%s-namespace\": %d"):format(proc_name, ids[proc_name]) end
   end
   if options.info_fd then core.write_fd(options.info_fd, "{\n    " .. table.concat(fields, ",\n    ") .. "\n}\n") end
@@ -176,7 +177,7 @@ local function user_namespace_blocker(euid)
 end
 
 local function explain_clone_failure(c, message)
-  if not recipe.has_namespace(c.recipe, "user") then return message end
+  if not check.set_of(c.recipe.namespaces).user then return message end
   local _, _, euid = core.ids()
   local blocker = user_namespace_blocker(euid)
   return blocker and (message .. ": " .. blocker) or message
@@ -185,7 +186,7 @@ end
 local function spawn(r, argv, options, caller)
   local c, message, errno = compile(r, caller)
   if not c then return nil, message, errno, "join" end
-  argv = recipe.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
+  argv = exec.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step
