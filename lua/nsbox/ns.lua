@@ -51,6 +51,34 @@ function M.kernel_has_time_namespaces()
   return f ~= nil
 end
 
+local function read_sysctl(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local value = f:read("l")
+  f:close()
+  return value
+end
+
+-- Why the kernel refused a user namespace, and the switch that allows it.
+function M.user_namespace_blocker(euid)
+  local max = read_sysctl("/proc/sys/user/max_user_namespaces")
+  if max == "0" then
+    return "user namespaces are disabled (user.max_user_namespaces is 0); "
+      .. "enable them with: sysctl -w user.max_user_namespaces=15000"
+  end
+  if euid == 0 then return nil end
+  if read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0" then
+    return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone is 0); "
+      .. "enable them with: sysctl -w kernel.unprivileged_userns_clone=1"
+  end
+  if read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" then
+    return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1); "
+      .. "allow them with: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, "
+      .. "or an AppArmor profile for lua granting 'userns,'"
+  end
+  return nil
+end
+
 local function join_target(target, where)
   if type(target) == "number" then return { pid = pid(target, where) } end
   if type(target) == "string" then return { path = check.absolute(target, where) } end
