@@ -7,6 +7,7 @@
 -- Why not clone3 with CLONE_NEWTIME: a time namespace's offsets can only be
 -- written before any process is in it, and clone3 puts the child in at once.
 
+local core = require "nsbox.core"
 local check = require "nsbox.check"
 
 local invalid = check.invalid
@@ -16,10 +17,8 @@ local M = {}
 M.KEYS = { join = "value", time = "value" }
 
 -- Recipe names of the types that can be joined, and their /proc/PID/ns files.
-M.PROC_NAME = {
-  cgroup = "cgroup", ipc = "ipc", mount = "mnt", net = "net",
-  pid = "pid", time = "time", user = "user", uts = "uts",
-}
+M.PROC_NAME = {}
+for name, ns in pairs(core.NAMESPACES) do M.PROC_NAME[name] = ns.proc end
 local JOIN_TYPES = check.sorted_names(M.PROC_NAME)
 
 -- The kernel's highest pid (PID_MAX_LIMIT), whatever kernel.pid_max says:

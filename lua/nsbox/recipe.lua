@@ -19,8 +19,8 @@ local Recipe = { __name = "nsbox.recipe" }
 Recipe.__index = Recipe
 M.Recipe = Recipe
 
--- The namespaces a recipe may ask for, in the order of namespaces(7).
-M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "time", "user", "uts" }
+-- The namespaces a recipe may ask for: nsbox.core's table, by name.
+M.NAMESPACES = check.sorted_names(core.NAMESPACES)
 local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 
 -- Every key a recipe may have, and how fragments combine it.
