@@ -23,7 +23,7 @@ INIT_SRC := csrc/init/nsbox-init.c
 
 all: $(MODULE) $(INIT)
 
-build/obj/%.o: csrc/%.c csrc/nsbox.h
+build/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -91,7 +91,7 @@ ASAN_SPECS := spec/run_spec.lua spec/privileges_spec.lua spec/recipe_spec.lua sp
               spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua \
               spec/streams_spec.lua spec/terminal_spec.lua spec/security_spec.lua
 
-build-asan/obj/%.o: csrc/%.c csrc/nsbox.h
+build-asan/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 

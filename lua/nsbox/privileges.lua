@@ -16,10 +16,7 @@ M.KEYS = {
   init = "value", die_with_parent = "value", umask = "value",
 }
 
-M.RLIMITS = {
-  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-  "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
-}
+M.RLIMITS = check.sorted_names(core.RLIMITS) -- setrlimit(2)'s resources by name (nsbox.core's table)
 local RLIMIT_SET = check.set_of(M.RLIMITS)
 
 local NGROUPS_MAX = 65536 -- the most supplementary groups setgroups(2) takes
