@@ -50,9 +50,11 @@ enum step_op {
 	STEP_CHROOT,
 	STEP_REMOUNT_RO,
 	STEP_DROP_CAPS,
+	STEP_SECCOMP,
 };
 
 struct caps_plan;
+struct sock_fprog;
 
 /* One step of a plan; which fields matter depends on op. */
 struct step {
@@ -85,6 +87,9 @@ struct step {
 		CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_LIKE_SOURCE,
 	} create;
 	bool owned;          /* mount, bind: the sandbox's own mount (rootfs, tmpfs, dev): creating in it is allowed */
+	const struct sock_fprog *filter; /* seccomp: the program, installed just before exec */
+	unsigned int seccomp_flags;      /* seccomp: SECCOMP_FILTER_FLAG_* */
+	bool no_new_privs;               /* seccomp: set it first (the command has no CAP_SYS_ADMIN) */
 };
 
 /* The most mounts a plan may own (its rootfs, tmpfs and dev mounts). */
@@ -115,6 +120,7 @@ struct plan {
 	bool new_session;     /* a session of its own even for an interactive job */
 	const char *argv0;    /* NULL, or the command's argv[0] when it differs from the name looked up */
 	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
+	const struct step *seccomp; /* NULL, or the seccomp step, run by the command's process just before exec */
 	size_t nsteps;
 	struct step steps[];
 };
@@ -202,6 +208,10 @@ int caps_drop_bounding(const struct caps_plan *caps);
 int caps_drop(uint64_t mask);
 int caps_apply(const struct caps_plan *caps);
 
+/* seccomp.c: parent side leaves the filter userdata on the stack; child side is async-signal-safe */
+void seccomp_read_step(lua_State *L, int idx, struct step *step);
+int seccomp_install(const struct step *step);
+
 /* net.c: child side */
 int net_loopback_up(void);
 
@@ -235,5 +245,6 @@ void spawn_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
 void streams_open(lua_State *L);
+void seccomp_open(lua_State *L);
 
 #endif

@@ -14,7 +14,7 @@ const char *const step_op_names[] = {
 	"hostname", "domainname", "mount", "bind", "loopback", "chdir", "rlimit", "drop_bounding",
 	"identity", "caps", "no_new_privs", "die_with_parent", "umask", "join", "unshare",
 	"time_offsets", "fork", "mkdir", "write_file", "symlink", "mask", "sysctl", "pivot_root",
-	"chroot", "remount_ro", "drop_caps", NULL,
+	"chroot", "remount_ro", "drop_caps", "seccomp", NULL,
 };
 
 /* setrlimit(2)'s resources by the names recipes use. */
@@ -193,6 +193,10 @@ static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 		step->caps = caps_read_step(L, idx);
 		lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
 		break;
+	case STEP_SECCOMP:
+		seccomp_read_step(L, idx, step);
+		anchor_value(L, anchors);
+		break;
 	case STEP_DROP_CAPS:
 		step->cap_mask = caps_read_mask(L, idx, "caps");
 		break;
@@ -272,6 +276,7 @@ static int l_plan(lua_State *L)
 	plan->supervised = plan->init;
 	for (size_t i = 0; i < nsteps; i++) {
 		plan->supervised |= plan->steps[i].op == STEP_FORK;
+		plan->seccomp = plan->steps[i].op == STEP_SECCOMP ? &plan->steps[i] : plan->seccomp;
 		owned += plan->steps[i].owned;
 	}
 	if (owned > NSBOX_OWNED_MAX) { /* the recipe's mistake: no position of nsbox's own in the message */
