@@ -44,6 +44,14 @@ describe("the seccomp key", function()
     assert.equal("personality: ENOSYS\n", (H.capture(r, { PROBE, "personality", "0x1234" })))
   end)
 
+  it("reports a program the kernel refuses as a failed step with its errno", function()
+    local r = nsbox.recipe { namespaces = { "user" }, seccomp = { bpf = string.rep("\0", 8) } }
+    local ok, message, errno, step = nsbox.run(r, { "true" })
+    assert.is_nil(ok)
+    assert.equal("install the seccomp filter, 1 instructions, just before exec (step 1): Invalid argument", message)
+    assert.same({ 22, "seccomp" }, { errno, step })
+  end)
+
   it("filters the command, not nsbox-init, its PID 1", function()
     local r = nsbox.recipe { namespaces = { "user", "pid", "mount" }, mounts = { { type = "proc", target = "/proc" } },
       seccomp = DENY_MKDIR }
