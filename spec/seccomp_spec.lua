@@ -17,7 +17,8 @@ setup(function()
 end)
 teardown(function() H.sh("rm -rf " .. H.quote(probe_dir)) end)
 
-local DENY_MKDIR = { default = "allow", rules = { { action = "errno", errno = "EACCES", syscalls = { "mkdir", "mkdirat" } } } }
+local DENY_MKDIR = { default = "allow",
+  rules = { { action = "errno", errno = "EACCES", syscalls = { "mkdir", "mkdirat" } } } }
 
 describe("the seccomp key", function()
   it("denies mkdir with the configured errno while ls works", function()
@@ -221,6 +222,11 @@ describe("OCI linux.seccomp", function()
 end)
 
 describe("a bad seccomp field", function()
+  local function read_rule(fields)
+    local rule = { action = "kill", syscalls = { "read" } }
+    for k, v in pairs(fields) do rule[k] = v end
+    return { default = "allow", rules = { rule } }
+  end
   local CASES = {
     { "x", "'seccomp' must be a table, got string" },
     { {}, "'seccomp.default' is missing: one of allow, errno" },
@@ -243,11 +249,11 @@ describe("a bad seccomp field", function()
       "'seccomp.rules[1].errno' is for action \"errno\" only, the action is \"allow\"" },
     { { default = "allow", rules = { { action = "errno", errno = "EACES", syscalls = { "read" } } } },
       "'seccomp.rules[1].errno': unknown errno name 'EACES' (did you mean 'EACCES'?)" },
-    { { default = "allow", rules = { { action = "kill", syscalls = { "read" }, args = { { index = 6, op = "eq", value = 1 } } } } },
+    { read_rule { args = { { index = 6, op = "eq", value = 1 } } },
       "'seccomp.rules[1].args[1].index' must be an argument index from 0 to 5, got 6" },
-    { { default = "allow", rules = { { action = "kill", syscalls = { "read" }, args = { { index = 0, op = "eqq", value = 1 } } } } },
+    { read_rule { args = { { index = 0, op = "eqq", value = 1 } } },
       "'seccomp.rules[1].args[1].op': unknown comparison 'eqq' (did you mean 'eq'?)" },
-    { { default = "allow", rules = { { action = "kill", syscalls = { "read" }, args = { { index = 0, op = "eq" } } } } },
+    { read_rule { args = { { index = 0, op = "eq" } } },
       "'seccomp.rules[1].args[1].value' must be an integer" },
     { { default = "allow", rules = { { action = "kill", syscalls = { "read" },
       args = { { index = 0, op = "eq", value = 1, value2 = 2 } } } } },
@@ -257,7 +263,8 @@ describe("a bad seccomp field", function()
       "'seccomp.rules[1].args[2]': argument 0 is compared twice in one rule" },
     { { default = "allow", rules = { { action = "kill", syscalls = { "read" }, if_caps = { "sys_admn" } } } },
       "'seccomp.rules[1].if_caps[1]': unknown capability 'sys_admn' (did you mean 'cap_sys_admin'?)" },
-    { { default = "errno", rules = { { action = "allow", syscalls = { "read" } }, { action = "kill", syscalls = { "read" } } } },
+    { { default = "errno", rules = { { action = "allow", syscalls = { "read" } },
+      { action = "kill", syscalls = { "read" } } } },
       "'seccomp.rules[2].syscalls[1]': 'read' already has action \"allow\" in seccomp.rules[1]" },
     { { bpf = "1234567" }, "'seccomp.bpf' must be a BPF program of 1 to 4096 instructions of 8 bytes, got 7 bytes" },
     { { bpf = "12345678", default = "allow" }, "'seccomp.default' cannot be used with 'seccomp.bpf'" },

@@ -560,7 +560,9 @@ local function seccomp(sc, path)
   object(sc, path, SECCOMP)
   local p = { default = seccomp_action(sc.defaultAction, field(path, "defaultAction")), rules = {}, flags = {} }
   if sc.defaultErrnoRet ~= nil then p.errno = integer(sc.defaultErrnoRet, field(path, "defaultErrnoRet"), 0, 4095) end
-  if sc.architectures ~= nil then p.architectures = each(sc.architectures, field(path, "architectures"), seccomp_arch) end
+  if sc.architectures ~= nil then
+    p.architectures = each(sc.architectures, field(path, "architectures"), seccomp_arch)
+  end
   for _, flag in ipairs(each(sc.flags or {}, field(path, "flags"), str)) do
     if SECCOMP_FLAGS[flag] == nil then unsupported_value(flag, field(path, "flags")) end
     p.flags[#p.flags + 1] = SECCOMP_FLAGS[flag] or nil
