@@ -104,8 +104,9 @@ static unsigned int read_args(lua_State *L, int idx, struct scmp_arg_cmp cmp[6])
 /*
  * One rule (the table at idx: action, syscall, args). A rule doing what the
  * default does adds nothing, and libseccomp refuses it: skipped, as crun and
- * runc skip it. A name this libseccomp knows on no architecture of the
- * filter is skipped too: the profiles written for many kernels list those.
+ * runc skip it. A name libseccomp does not know at all is skipped too (the
+ * Lua side refuses it in a recipe, and leaves it out of an OCI profile, as
+ * crun does); one it knows for another ABI only resolves per architecture.
  */
 static int add_rule(lua_State *L, scmp_filter_ctx ctx, int idx, uint32_t default_action)
 {
