@@ -9,8 +9,10 @@ WARNINGS    := -Wall -Wextra -Werror -pedantic -Wmissing-prototypes -Wstrict-pro
                -Wshadow -Wpointer-arith -Wcast-align -Wwrite-strings
 CAP_INC     ?= /usr/include
 CAP_LIB     ?= /usr/lib
-ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) $(CFLAGS)
-LIBS        := -L$(CAP_LIB) -lcap
+SECCOMP_INC ?= /usr/include
+SECCOMP_LIB ?= /usr/lib
+ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) -I$(SECCOMP_INC) $(CFLAGS)
+LIBS        := -L$(CAP_LIB) -lcap -L$(SECCOMP_LIB) -lseccomp
 
 SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))

@@ -17,5 +17,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	process_open(L);
 	nsinfo_open(L);
 	streams_open(L);
+	seccomp_open(L);
 	return 1;
 }

@@ -32,6 +32,9 @@ int streams_read(lua_State *L, int idx, int files, struct child_args *args, stru
 void streams_close(struct passing *pass);
 int streams_keep(lua_State *L, int files, const char *name, int fd, const char *mode);
 
+/* seccomp.c: the step's program, a userdata left on the stack */
+void seccomp_read_step(lua_State *L, int idx, struct step *step);
+
 /* process.c: the handle spawn.c returns */
 struct process {
 	pid_t pid;
@@ -54,5 +57,6 @@ void spawn_open(lua_State *L);
 void process_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void streams_open(lua_State *L);
+void seccomp_open(lua_State *L);
 
 #endif

@@ -42,6 +42,7 @@ const struct step_type step_types[] = {
 	[STEP_CHROOT] = {.name = "chroot"},
 	[STEP_REMOUNT_RO] = {.name = "remount_ro"},
 	[STEP_DROP_CAPS] = {.name = "drop_caps"},
+	[STEP_SECCOMP] = {.name = "seccomp"},
 	{.name = NULL}, /* after the last op */
 };
 
@@ -405,6 +406,10 @@ static void read_step(lua_State *L, int idx, struct step *step, int anchors)
 		step->caps = read_caps(L, idx);
 		lua_rawseti(L, anchors, (lua_Integer)lua_rawlen(L, anchors) + 1);
 		break;
+	case STEP_SECCOMP:
+		seccomp_read_step(L, idx, step);
+		anchor_value(L, anchors);
+		break;
 	case STEP_DROP_CAPS:
 		step->cap_mask = read_cap_mask(L, idx, "caps");
 		break;
@@ -484,6 +489,7 @@ static int l_plan(lua_State *L)
 	plan->supervised = plan->init;
 	for (size_t i = 0; i < nsteps; i++) {
 		plan->supervised |= plan->steps[i].op == STEP_FORK;
+		plan->seccomp = plan->steps[i].op == STEP_SECCOMP ? &plan->steps[i] : plan->seccomp;
 		owned += plan->steps[i].owned;
 	}
 	if (owned > NSBOX_OWNED_MAX) { /* the recipe's mistake: no position of nsbox's own in the message */

@@ -49,6 +49,7 @@ enum step_op {
 	STEP_CHROOT,
 	STEP_REMOUNT_RO,
 	STEP_DROP_CAPS,
+	STEP_SECCOMP,
 };
 
 /*
@@ -82,6 +83,8 @@ struct caps_plan {
 	int last_cap;
 };
 
+struct sock_fprog;
+
 /* One step of a plan; which fields matter depends on op. */
 struct step {
 	enum step_op op;
@@ -114,6 +117,9 @@ struct step {
 		CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_LIKE_SOURCE,
 	} create;
 	bool owned;          /* mount, bind: the sandbox's own mount (rootfs, tmpfs, dev): creating in it is allowed */
+	const struct sock_fprog *filter; /* seccomp: the program, installed just before exec */
+	unsigned int seccomp_flags;      /* seccomp: SECCOMP_FILTER_FLAG_* */
+	bool no_new_privs;               /* seccomp: set it first (the command has no CAP_SYS_ADMIN) */
 };
 
 /* The most mounts a plan may own (its rootfs, tmpfs and dev mounts). */
@@ -144,6 +150,7 @@ struct plan {
 	bool new_session;     /* a session of its own even for an interactive job */
 	const char *argv0;    /* NULL, or the command's argv[0] when it differs from the name looked up */
 	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
+	const struct step *seccomp; /* NULL, or the seccomp step, run by the command's process just before exec */
 	size_t nsteps;
 	struct step steps[];
 };

@@ -21,6 +21,9 @@ M.recipe = recipe.compose
 -- Recipe fragments to compose with: nsbox.recipe(nsbox.protect_kernel, { ... }).
 M.protect_kernel = require("nsbox.rootfs").PROTECT_KERNEL
 
+-- Profiles for the seccomp key: nsbox.seccomp.default, nsbox.seccomp.deny{...}.
+M.seccomp = require "nsbox.seccomp"
+
 local function logging(r)
   local level = r.log or os.getenv("NSBOX_LOG")
   return level == "debug"

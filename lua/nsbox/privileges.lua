@@ -44,6 +44,7 @@ local function cap_name(name, where)
   end
   return canonical
 end
+M.cap_name = cap_name
 
 local function cap_list(list, where)
   local out = {}
@@ -170,7 +171,7 @@ local function short(names)
 end
 
 -- The uid the command will run as, inside its namespaces.
-local function final_uid(r, has)
+function M.final_uid(r, has)
   if r.user then return r.user.uid end
   if has.user then return 0 end
   return (core.ids())
@@ -179,7 +180,7 @@ end
 local function caps_steps(r, has)
   local c = r.caps
   local ambient = c.ambient
-  if ambient == "auto" then ambient = final_uid(r, has) ~= 0 and c.permitted or {} end
+  if ambient == "auto" then ambient = M.final_uid(r, has) ~= 0 and c.permitted or {} end
   local step = { bounding = numbers(c.bounding), effective = numbers(c.effective), permitted = numbers(c.permitted),
     inheritable = numbers(c.inheritable), ambient = numbers(ambient) }
   return step, ("set capabilities: effective %s, permitted %s, inheritable %s, ambient %s"):format(

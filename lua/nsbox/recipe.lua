@@ -45,6 +45,7 @@ for i, name in ipairs {
   "rootfs",     -- mounts, rootfs, masked, readonly, sysctl, propagation, ...
   "exec",       -- argv, argv0, env, clearenv, cwd, new_session, tty, log
   "privileges", -- rlimits, umask, caps, user, no_new_privs, init, die_with_parent
+  "seccomp",    -- the system-call filter, installed last, just before exec
 } do
   CONCERNS[i] = require("nsbox." .. name)
 end
