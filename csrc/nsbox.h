@@ -155,6 +155,7 @@ struct child_args {
 	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
 	struct winsize winsize;
 	int parent_fds[4]; /* the parent's ends of the pipes and socket, closed first (-1: none) */
+	int cgroup_fd;     /* -1, or the v2 cgroup the child is cloned into */
 };
 
 /* plan.c */
@@ -224,6 +225,13 @@ int streams_keep(lua_State *L, int files, const char *name, int fd, const char *
 /* relay.c: parent side, tty = true */
 void terminal_relay(pid_t pid, int master, int *status);
 
+/* cgroup.c: parent side */
+pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *args);
+int cgroup_prepare(lua_State *L, int idx, struct child_args *args);
+int cgroup_enter(lua_State *L, int idx, pid_t pid, const char **failed);
+void cgroup_finish(lua_State *L, int files, int status, bool protected);
+int cgroup_process_stats(lua_State *L);
+
 /* core.c */
 int nsbox_fail(lua_State *L, const char *what);
 int nsbox_result(lua_State *L, int rc, const char *what);
@@ -235,5 +243,6 @@ void spawn_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
 void streams_open(lua_State *L);
+void cgroup_open(lua_State *L);
 
 #endif

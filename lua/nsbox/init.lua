@@ -7,6 +7,7 @@
 local core = require "nsbox.core"
 local check = require "nsbox.check"
 local recipe = require "nsbox.recipe"
+local cgroups = require "nsbox.cgroups"
 
 local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
@@ -188,11 +189,15 @@ local function spawn(r, argv, options, caller)
   argv = recipe.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, step
+  local proc, step, cgroup
+  if c.recipe.cgroup then
+    cgroup, message, errno = cgroups.create(c.recipe)
+    if not cgroup then return nil, message, errno, "cgroup" end
+  end
   proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, { foreground = options.foreground,
     fds = options.passed_fds, tty = terminal(c.recipe, options), json_status_fd = options.json_status_fd,
-    namespace_ids = options.info_fd or options.json_status_fd })
-  if proc then tell_start(c.recipe, proc, options) end
+    namespace_ids = options.info_fd or options.json_status_fd, cgroup = cgroup })
+  if proc then tell_start(c.recipe, proc, options) elseif cgroup then cgroup:remove() end
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -217,11 +222,11 @@ local function run(r, argv, options)
   local proc, step
   proc, message, errno, step = spawn(c, argv, options, "run")
   if not proc then return nil, message, errno, step end
-  local ok, how, code = proc:wait()
+  local ok, how, code, reason = proc:wait()
   if c.log then
     log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
   end
-  return ok, how, code
+  return ok, how, code, reason, c.recipe.cgroup and proc:stats() or nil
 end
 
 local function capture(r, argv, options)
@@ -246,7 +251,9 @@ function M.capture(r, argv, options)
 end
 
 -- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
--- os.execute; nil, message, errno, step when the sandbox could not be started.
+-- os.execute, then with a cgroup the reason for the end ("oom", or nil) and
+-- its usage (process:stats()); nil, message, errno, step when the sandbox
+-- could not be started.
 function M.run(r, argv, options)
   return check.refusing("nsbox: ", run, r, argv, options)
 end

@@ -10,6 +10,7 @@ local mounts = require "nsbox.mounts"
 local privileges = require "nsbox.privileges"
 local namespaces = require "nsbox.namespaces"
 local rootfs = require "nsbox.rootfs"
+local cgroups = require "nsbox.cgroups"
 
 local invalid = check.invalid
 
@@ -31,7 +32,7 @@ local KEYS = {
   cwd = "value", clearenv = "value", argv = "value", argv0 = "value", log = "value", new_session = "value",
   tty = "value",
 }
-for _, module in ipairs { privileges, namespaces, rootfs } do
+for _, module in ipairs { privileges, namespaces, rootfs, cgroups } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
 end
 
@@ -185,6 +186,7 @@ local function validate(t)
   validate_command(t, r)
   privileges.validate(t, r, has)
   rootfs.validate(t, r, has)
+  cgroups.validate(t, r, has)
   return r
 end
 
@@ -276,6 +278,7 @@ function M.compile(r)
     die_with_parent = r.die_with_parent, new_session = r.new_session, argv0 = r.argv0 }
   local ok, message, errno = namespaces.compile(r, plan, add)
   if not ok then return nil, message, errno end
+  cgroups.compile(r, plan, add)
   if has_namespace(r, "user") then
     local uid_map, gid_map = privileges.id_maps(r)
     plan.uid_map, plan.gid_map = map_text(uid_map), map_text(gid_map)
