@@ -672,7 +672,9 @@ static void forward_signals_until_exit(struct process *proc)
 }
 
 /*
- * process:wait() -> true|nil, "exit"|"signal", code. While waiting, SIGINT,
+ * process:wait() -> true|nil, "exit"|"signal", code [, reason]: with a
+ * cgroup, reason "oom" when the memory limit's OOM killer ended the
+ * command, and the cgroups are gone afterwards. While waiting, SIGINT,
  * SIGTERM and SIGHUP sent to this process are passed on to the sandbox.
  */
 static int process_wait(lua_State *L)
@@ -693,7 +695,10 @@ static int process_wait(lua_State *L)
 	lua_getiuservalue(L, 1, 1);
 	cgroup_finish(L, lua_gettop(L), proc->status, false); /* its reason for the end, or nil */
 	lua_remove(L, -2);
-	return 4;
+	if (!lua_isnil(L, -1))
+		return 4;
+	lua_pop(L, 1);
+	return 3;
 }
 
 /* process:kill([signal]) -> true | nil, message, errno; default TERM. */

@@ -24,7 +24,7 @@ M.KEYS = { cgroup = "value" }
 
 -- ---- values ----
 
-local UNITS = { [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+local UNITS = { [""] = 1, k = 1 << 10, m = 1 << 20, g = 1 << 30, t = 1 << 40 }
 local MAX_SIZE = 1 << 62
 
 -- A size in bytes: an integer, or a string of digits with a k, m, g or t suffix (powers of 1024).
@@ -33,7 +33,7 @@ function M.size(value, where)
   if type(value) == "string" then
     local digits, unit = value:lower():match("^(%d+)([kmgt]?)b?$")
     local n = digits and #digits <= 19 and math.tointeger(tonumber(digits))
-    if n and n <= MAX_SIZE // math.tointeger(UNITS[unit]) then bytes = n * math.tointeger(UNITS[unit]) end
+    if n and n <= MAX_SIZE // UNITS[unit] then bytes = n * UNITS[unit] end
   end
   if not bytes or bytes < 0 or bytes > MAX_SIZE then
     invalid("'%s' must be a size in bytes: an integer or a string like \"256m\" (suffixes k, m, g, t), got %s",
@@ -45,7 +45,7 @@ end
 -- 67108864 -> "64m": the largest unit that divides the size.
 function M.format_size(bytes)
   for _, unit in ipairs { "t", "g", "m", "k" } do
-    local n = math.tointeger(UNITS[unit])
+    local n = UNITS[unit]
     if bytes >= n and bytes % n == 0 then return (bytes // n) .. unit end
   end
   return tostring(bytes)
@@ -179,7 +179,9 @@ M.LIMITS = {
   { key = "cpuset_mems", v2 = "cpuset", v1 = "cpuset", check = function(v, w) return (M.cpu_list(v, w)) end,
     files = function(list) return { { "cpuset.mems", list } } end },
   { key = "io_weight", v2 = "io", v1 = "blkio", check = weight,
-    files = function(w, v1) return { v1 and { "blkio.bfq.weight", M.io_to_blkio_weight(w) } or { "io.weight", "default " .. w } } end },
+    files = function(w, v1)
+      return { v1 and { "blkio.bfq.weight", M.io_to_blkio_weight(w) } or { "io.weight", "default " .. w } }
+    end },
   { key = "io_max", v2 = "io", v1 = "blkio", check = io_max,
     files = function(entries, v1) return io_lines(entries, v1) end },
 }
@@ -196,7 +198,8 @@ local function check_limits(limits)
   if out.memory_swap then
     if not out.memory then invalid("'cgroup.limits.memory_swap' (memory plus swap) needs 'cgroup.limits.memory'") end
     if out.memory_swap < out.memory then
-      invalid("'cgroup.limits.memory_swap' is memory plus swap: it must be at least 'cgroup.limits.memory' (%s), got %s",
+      invalid("'cgroup.limits.memory_swap' is memory plus swap: it must be at least 'cgroup.limits.memory' (%s), "
+        .. "got %s",
         M.format_size(out.memory), M.format_size(out.memory_swap))
     end
   end
@@ -444,7 +447,9 @@ local function cpuset_defaults(c, path)
   local chosen, writes = {}, {}
   for _, w in ipairs(c.writes) do chosen[w[2]] = true end
   for _, file in ipairs { "cpuset.mems", "cpuset.cpus" } do
-    if not chosen[file] then writes[#writes + 1] = { "cpuset", file, (slurp(c.dir .. "/" .. file) or ""):match("%S*") } end
+    if not chosen[file] then
+      writes[#writes + 1] = { "cpuset", file, (slurp(c.dir .. "/" .. file) or ""):match("%S*") }
+    end
   end
   return writes
 end

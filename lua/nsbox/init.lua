@@ -226,7 +226,8 @@ local function run(r, argv, options)
   if c.log then
     log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
   end
-  return ok, how, code, reason, c.recipe.cgroup and proc:stats() or nil
+  if c.recipe.cgroup then return ok, how, code, reason, proc:stats() end
+  return ok, how, code
 end
 
 local function capture(r, argv, options)
