@@ -18,5 +18,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	nsinfo_open(L);
 	streams_open(L);
 	seccomp_open(L);
+	cgroup_open(L);
 	return 1;
 }

@@ -48,6 +48,13 @@ struct process {
 struct process *process_new(lua_State *L);
 void process_reap(struct process *proc);
 
+/* cgroup.c: placing the child in the sandbox's cgroups, and finishing them with the handle */
+pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *args);
+int cgroup_prepare(lua_State *L, int idx, struct child_args *args);
+int cgroup_enter(lua_State *L, int idx, pid_t pid, const char **failed);
+void cgroup_finish(lua_State *L, int files, int status, bool protected);
+int cgroup_process_stats(lua_State *L);
+
 /* relay.c: tty = true */
 void terminal_relay(pid_t pid, int master, int *status);
 
@@ -58,5 +65,6 @@ void process_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void streams_open(lua_State *L);
 void seccomp_open(lua_State *L);
+void cgroup_open(lua_State *L);
 
 #endif

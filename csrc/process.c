@@ -208,7 +208,9 @@ static void forward_signals_until_exit(struct process *proc)
 }
 
 /*
- * process:wait() -> true|nil, "exit"|"signal", code. While waiting, SIGINT,
+ * process:wait() -> true|nil, "exit"|"signal", code [, reason]: with a
+ * cgroup, reason "oom" when the memory limit's OOM killer ended the
+ * command, and the cgroups are gone afterwards. While waiting, SIGINT,
  * SIGTERM and SIGHUP sent to this process are passed on to the sandbox.
  */
 static int process_wait(lua_State *L)
@@ -225,7 +227,14 @@ static int process_wait(lua_State *L)
 	} else if (!proc->reaped) {
 		forward_signals_until_exit(proc);
 	}
-	return push_status(L, proc->status);
+	push_status(L, proc->status);
+	lua_getiuservalue(L, 1, 1);
+	cgroup_finish(L, lua_gettop(L), proc->status, false); /* its reason for the end, or nil */
+	lua_remove(L, -2);
+	if (!lua_isnil(L, -1))
+		return 4;
+	lua_pop(L, 1);
+	return 3;
 }
 
 /* process:kill([signal]) -> true | nil, message, errno; default TERM. */
@@ -250,6 +259,8 @@ static int process_close(lua_State *L)
 		kill(proc->pid, SIGKILL);
 		process_reap(proc);
 	}
+	lua_getiuservalue(L, 1, 1);
+	cgroup_finish(L, lua_gettop(L), proc->status, true);
 	return 0;
 }
 
@@ -298,6 +309,7 @@ void process_open(lua_State *L)
 		{"wait", process_wait},
 		{"kill", process_kill},
 		{"close", process_close},
+		{"stats", cgroup_process_stats},
 		{NULL, NULL},
 	};
 	static const luaL_Reg metamethods[] = {
