@@ -14,6 +14,13 @@ function M.read(path)
   return text
 end
 
+-- Whether path names a file we may open for reading.
+function M.readable(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
 -- The first line without its newline, or nil.
 function M.first_line(path)
   local text = M.read(path)
