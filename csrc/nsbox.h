@@ -235,5 +235,6 @@ void spawn_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
 void streams_open(lua_State *L);
+void netlink_open(lua_State *L);
 
 #endif

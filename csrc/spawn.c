@@ -432,6 +432,42 @@ static void namespace_ids(lua_State *L, pid_t pid, int files)
 	lua_setfield(L, files, "namespace_ids");
 }
 
+/* options.before_release(pid): 0, or -1 with its message on the stack. */
+static int before_release(lua_State *L, pid_t pid)
+{
+	lua_pushvalue(L, 6);
+	lua_pushinteger(L, pid);
+	if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+		lua_pushstring(L, luaL_tolstring(L, -1, NULL));
+		return -1;
+	}
+	if (lua_toboolean(L, -2)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pushstring(L, lua_isstring(L, -1) ? lua_tostring(L, -1) : "before_release failed");
+	return -1;
+}
+
+/*
+ * The handle's after_exit, run once. Its failure is only told on stderr:
+ * the sandbox's own end is what wait reports.
+ */
+static void after_exit(lua_State *L, int handle)
+{
+	handle = lua_absindex(L, handle);
+	if (lua_getiuservalue(L, handle, 2) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pushnil(L);
+	lua_setiuservalue(L, handle, 2);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		fprintf(stderr, "nsbox: %s\n", luaL_tolstring(L, -1, NULL));
+		lua_pop(L, 2);
+	}
+}
+
 /* The parent's side once the child exists: write its maps, release it, read its report. */
 static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
 		       struct pipes *p, int files)
@@ -464,6 +500,12 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 	}
 	if (args->hold)
 		namespace_ids(L, pid, files);
+	if (!lua_isnil(L, 6) && before_release(L, pid) < 0) {
+		close_pipes(p);
+		kill(pid, SIGKILL);
+		reap(proc);
+		return spawn_failure(L, "network", lua_tostring(L, -1), EIO);
+	}
 	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
 		return kill_failure(L, proc, p, "sync", "release child");
 	if (read_report(p->report[0], &r)) {
@@ -481,9 +523,15 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
  * core.spawn(plan, argv [, env [, options]]) -> process
  *   | nil, message, errno, op   (op: the step that failed, "clone", "exec", ...)
  * options: foreground (boolean), fds ({ [fd] = what }, see streams.c), tty
- * ("relay" or "caller"), json_status_fd (where wait writes the exit code).
+ * ("relay" or "caller"), json_status_fd (where wait writes the exit code),
+ * before_release (function(pid) -> true | nil, message: called while the
+ * child waits, its namespaces made; e.g. to give it a network), after_exit
+ * (function(): called once when the child is reaped, or the spawn failed).
  */
-/* core.spawn's options (see above) into args; the fds table left at 5. The tty mode: 0 none, 1 relay, 2 caller. */
+/*
+ * core.spawn's options (see above) into args; the fds table left at 5, before_release at 6, after_exit at 7.
+ * The tty mode: 0 none, 1 relay, 2 caller.
+ */
 static int read_options(lua_State *L, const struct plan *plan, struct child_args *args, int *json_status_fd)
 {
 	static const char *const tty_modes[] = {"none", "relay", "caller", NULL};
@@ -506,6 +554,9 @@ static int read_options(lua_State *L, const struct plan *plan, struct child_args
 	lua_getfield(L, 4, "fds");
 	lua_replace(L, 5);
 	lua_settop(L, 5);
+	lua_getfield(L, 4, "before_release"); /* at 6 */
+	lua_getfield(L, 4, "after_exit");     /* at 7 */
+	args->hold = args->hold || !lua_isnil(L, 6);
 	args->has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args->winsize) == 0;
 	return tty;
 }
@@ -574,13 +625,15 @@ static int l_spawn(lua_State *L)
 
 	read_command(L, plan, &args);
 	/* Everything Lua may allocate is allocated before the clone. */
-	proc = lua_newuserdatauv(L, sizeof(*proc), 1);
+	proc = lua_newuserdatauv(L, sizeof(*proc), 2);
 	*proc = (struct process){.pid = -1, .status_fd = -1, .tty_fd = -1, .json_status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
 	lua_newtable(L); /* our ends of the command's pipes and terminal: process.stdin, ..., tty */
 	files = lua_gettop(L);
 	lua_pushvalue(L, files);
 	lua_setiuservalue(L, files - 1, 1);
+	lua_pushvalue(L, 7);
+	lua_setiuservalue(L, files - 1, 2);
 	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0)
 		return setup_failure(L, &p, &pass, failed[0], failed[1]);
 	/*
@@ -601,6 +654,8 @@ static int l_spawn(lua_State *L)
 	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
 	streams_close(&pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (result != 1)
+		after_exit(L, files - 1);
 	return result;
 }
 
@@ -675,6 +730,7 @@ static int process_wait(lua_State *L)
 	} else if (!proc->reaped) {
 		forward_signals_until_exit(proc);
 	}
+	after_exit(L, 1);
 	return push_status(L, proc->status);
 }
 
@@ -700,6 +756,7 @@ static int process_close(lua_State *L)
 		kill(proc->pid, SIGKILL);
 		reap(proc);
 	}
+	after_exit(L, 1);
 	return 0;
 }
 

@@ -189,9 +189,11 @@ local function spawn(r, argv, options, caller)
   options = spawn_options(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step
+  local before_release, after_exit = require("nsbox.network").attach(c.recipe)
   proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, { foreground = options.foreground,
     fds = options.passed_fds, tty = terminal(c.recipe, options), json_status_fd = options.json_status_fd,
-    namespace_ids = options.info_fd or options.json_status_fd })
+    namespace_ids = options.info_fd or options.json_status_fd, before_release = before_release,
+    after_exit = after_exit })
   if proc then tell_start(c.recipe, proc, options) end
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then

@@ -10,6 +10,7 @@ local mounts = require "nsbox.mounts"
 local privileges = require "nsbox.privileges"
 local namespaces = require "nsbox.namespaces"
 local rootfs = require "nsbox.rootfs"
+local network = require "nsbox.network"
 
 local invalid = check.invalid
 
@@ -31,7 +32,7 @@ local KEYS = {
   cwd = "value", clearenv = "value", argv = "value", argv0 = "value", log = "value", new_session = "value",
   tty = "value",
 }
-for _, module in ipairs { privileges, namespaces, rootfs } do
+for _, module in ipairs { privileges, namespaces, rootfs, network } do
   for key, how in pairs(module.KEYS) do KEYS[key] = how end
 end
 
@@ -185,6 +186,7 @@ local function validate(t)
   validate_command(t, r)
   privileges.validate(t, r, has)
   rootfs.validate(t, r, has)
+  network.validate(t, r, has)
   return r
 end
 
