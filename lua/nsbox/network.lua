@@ -202,6 +202,11 @@ local function validate_slirp(n, out)
   if not which("slirp4netns") then
     invalid("'network.mode' \"slirp4netns\" needs the slirp4netns program (Debian package slirp4netns)")
   end
+  local tun = io.open("/dev/net/tun", "r+")
+  if not tun then
+    invalid("'network.mode' \"slirp4netns\" needs read and write access to /dev/net/tun (usually mode 0666)")
+  end
+  tun:close()
 end
 
 function M.validate(t, r, has)
@@ -267,7 +272,10 @@ local function read_state(path)
 end
 
 local function write_state(path, state)
-  if #state.leases == 0 then return os.remove(path) end
+  if #state.leases == 0 then
+    os.remove(path) -- or it was never written: nothing was leased
+    return true
+  end
   local lines = {}
   for _, key in ipairs { "subnet", "bridge_created", "nat", "forward" } do
     if state[key] then lines[#lines + 1] = key .. " " .. state[key] end
@@ -320,8 +328,13 @@ table ip %s {
 }]]):format(nat_table(n.bridge), cidr_text(n.subnet), cidr_text(n.subnet)))
   if not ok then return nil, "NAT for " .. cidr_text(n.subnet) .. ": " .. message end
   state.nat = "yes"
-  state.forward = sysctl(IP_FORWARD, "1")
   return true
+end
+
+-- NAT and forwarded ports route between the bridge and the caller's other
+-- links; the setting found is put back when the last sandbox ends.
+local function ensure_forwarding(state)
+  if not state.forward then state.forward = sysctl(IP_FORWARD, "1") end
 end
 
 local function ports_table(pid) return ('nsbox-ports-%d'):format(pid) end
@@ -340,7 +353,7 @@ table ip %s {
 %s
   }
   chain output {
-    type nat hook output priority dstnat; policy accept;
+    type nat hook output priority -100; policy accept;
 %s
   }
 }]]):format(ports_table(pid), body, body))
@@ -374,10 +387,8 @@ end
 -- The shared things nobody uses any more, removed; only what nsbox created.
 local function drop_unused(n, state)
   if #state.leases > 0 then return end
-  if state.nat then
-    core.nft("delete table ip " .. nat_table(n.bridge))
-    if state.forward then sysctl(IP_FORWARD, state.forward) end
-  end
+  if state.nat then core.nft("delete table ip " .. nat_table(n.bridge)) end
+  if state.forward then sysctl(IP_FORWARD, state.forward) end
   if state.bridge_created then core.link_del(n.bridge) end
 end
 
@@ -407,6 +418,7 @@ local function veth_up(n, pid, state)
   local ok, message = ensure_bridge(n, state)
   if ok and n.nat then ok, message = ensure_nat(n, state) end
   if not ok then return nil, message end
+  if n.nat or n.ports then ensure_forwarding(state) end
   local ip
   ip, message = free_address(n, state)
   if not ip then return nil, message end
