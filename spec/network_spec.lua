@@ -31,7 +31,7 @@ local function namespace()
   function ns.sh(command)
     return H.sh("nsenter --net=/proc/" .. pid .. "/ns/net sh -c " .. H.quote(command))
   end
-  finally(function() H.sh("kill " .. pid) end)
+  H.on_end(function() H.sh("kill " .. pid) end)
   return ns
 end
 
@@ -68,7 +68,7 @@ end
 -- A server in ns's namespace until the spec ends.
 local function serve(ns, root, address_port)
   local pid = ns.sh(("%s httpd -f -p %s -h %s >/dev/null 2>&1 & echo $!"):format(BUSYBOX, address_port, H.quote(root)))
-  finally(function() H.sh("kill " .. H.trim(pid)) end)
+  H.on_end(function() H.sh("kill " .. H.trim(pid)) end)
 end
 
 -- A shell loop fetching url until it answers: a server in another process may not listen yet.
@@ -199,6 +199,26 @@ describe("network", function()
     assert.equal(0, code, err)
     assert.equal("outer loopback page\n0\n\ttrue\texit\t0\n", out)
     assert.equal("", (H.sh("pgrep -u 65534 -x slirp4netns")))
+  end)
+
+  H.root_it("nsbox net-gc removes what a crashed caller left: its lease, and the bridge only it used", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local out, err, code = lua_in(outer, dir, [[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth", nat = true } },
+        { "sleep", "600" }, { stdout = "null", stderr = "null" }))
+      print(p.pid)
+      os.exit(0) -- as a crash would: the handle is never closed
+    ]])
+    assert.equal(0, code, err)
+    local pid = H.trim(out)
+    H.sh("kill -9 " .. pid .. "; while kill -0 " .. pid .. " 2>/dev/null; do sleep 0.05; done")
+    local gc = ("nsenter --net=/proc/%d/ns/net env NSBOX_NET_DIR=%s bin/nsbox net-gc"):format(outer.pid,
+      H.quote(dir .. "/net"))
+    assert.same({ ("removed lease of 10.88.0.2 to pid %s, which is gone\nremoved NAT table nsbox-nsbox0\n"
+      .. "removed bridge nsbox0\n"):format(pid), "", 0 }, { H.sh(gc) })
+    assert.equal("1: lo", (outer.sh("ip -o link"):match("^(%d: lo)[^\n]*\n$")))
+    assert.same({ "", "", 0 }, { H.sh(gc) })
   end)
 
   H.root_it("leaves the host's links, addresses and firewall rules as they were", function()

@@ -134,21 +134,27 @@ local function check_ports(ports, mode)
   return out
 end
 
--- The subnets other bridges' lease files record, in our network namespace.
-local function recorded_subnets()
+-- The lease files of our network namespace's bridges: { [bridge] = path }.
+local function state_files()
   local found, dir = {}, M.state_dir()
-  local p = io.popen("ls -1 " .. ("'" .. dir:gsub("'", "'\\''") .. "'") .. " 2>/dev/null")
+  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
   for name in p:lines() do
     local bridge = name:match("^(.-)@" .. M.netns_id() .. "$")
-    local f = bridge and io.open(dir .. "/" .. name)
-    if f then
-      local text = f:read("a")
-      f:close()
-      local subnet = text:match("subnet ([%d./]+)")
-      if subnet then found[bridge] = parse_cidr(subnet, "lease file " .. name) end
-    end
+    if bridge then found[bridge] = dir .. "/" .. name end
   end
   p:close()
+  return found
+end
+
+-- The subnets other bridges' lease files record: { [bridge] = subnet }.
+local function recorded_subnets()
+  local found = {}
+  for bridge, path in pairs(state_files()) do
+    local f = io.open(path)
+    local subnet = f and f:read("a"):match("subnet ([%d./]+)")
+    if f then f:close() end
+    if subnet then found[bridge] = parse_cidr(subnet, "lease file " .. path) end
+  end
   return found
 end
 
@@ -385,12 +391,15 @@ local function free_address(n, state)
 end
 
 -- The shared things nobody uses any more, removed; only what nsbox created.
-local function drop_unused(n, state)
+-- Says what it did to note(text).
+local function drop_unused(n, state, note)
   if #state.leases > 0 then return end
-  if state.nat then core.nft("delete table ip " .. nat_table(n.bridge)) end
+  if state.nat and core.nft("delete table ip " .. nat_table(n.bridge)) then note("NAT table " .. nat_table(n.bridge)) end
   if state.forward then sysctl(IP_FORWARD, state.forward) end
-  if state.bridge_created then core.link_del(n.bridge) end
+  if state.bridge_created and core.link_del(n.bridge) then note("bridge " .. n.bridge) end
 end
+
+local function ignore() end
 
 local function remove_lease(state, lease)
   for i, l in ipairs(state.leases) do
@@ -400,9 +409,13 @@ local function remove_lease(state, lease)
   core.nft("delete table ip " .. ports_table(lease.pid))
 end
 
-local function prune(state)
+local function prune(state, note)
   for i = #state.leases, 1, -1 do
-    if not alive(state.leases[i]) then remove_lease(state, state.leases[i]) end
+    local l = state.leases[i]
+    if not alive(l) then
+      remove_lease(state, l)
+      note(("lease of %s to pid %d, which is gone"):format(ip_text(l.ip), l.pid))
+    end
   end
 end
 
@@ -435,8 +448,8 @@ local function veth_down(n, pid, state)
   for _, l in ipairs(state.leases) do
     if l.pid == pid then remove_lease(state, l); break end
   end
-  prune(state)
-  drop_unused(n, state)
+  prune(state, ignore)
+  drop_unused(n, state, ignore)
 end
 
 local function veth(n)
@@ -451,7 +464,7 @@ local function veth(n)
     pid = child
     local path = state_path(n.bridge)
     local state = read_state(path)
-    prune(state)
+    prune(state, ignore)
     state.subnet = cidr_text(n.subnet)
     local ok, message = veth_up(n, pid, state)
     if not ok then veth_down(n, pid, state) end
@@ -480,6 +493,21 @@ local function slirp4netns(n)
     helper = nil
   end
   return up, down
+end
+
+-- After a crash: the leases of processes that are gone, and the bridges and
+-- NAT tables only they used, removed in the caller's network namespace.
+-- note(text) is told each thing removed. true | nil, message.
+function M.gc(note)
+  return locked(function()
+    for bridge, path in pairs(state_files()) do
+      local state = read_state(path)
+      prune(state, note)
+      drop_unused({ bridge = bridge }, state, note)
+      write_state(path, state)
+    end
+    return true
+  end)
 end
 
 -- For core.spawn: before_release(pid) sets up r's network for the waiting
