@@ -37,6 +37,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -550,6 +551,39 @@ static int l_helper_stop(lua_State *L)
 	return 0;
 }
 
+/*
+ * core.unix_request(path, text) -> reply | nil, message, errno: one request
+ * on a stream socket, its reply read to EOF or 4 KiB (slirp4netns's API
+ * answers one JSON object and closes).
+ */
+static int l_unix_request(lua_State *L)
+{
+	size_t len;
+	const char *path = luaL_checkstring(L, 1), *text = luaL_checklstring(L, 2, &len);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char reply[4096];
+	size_t got = 0;
+	ssize_t n = 0;
+	int fd;
+
+	luaL_argcheck(L, strlen(path) < sizeof(addr.sun_path), 1, "socket path too long");
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return nsbox_fail(L, path);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || write(fd, text, len) != (ssize_t)len ||
+	    shutdown(fd, SHUT_WR) < 0) {
+		close_keeping_errno(fd, -1);
+		return nsbox_fail(L, path);
+	}
+	while (got < sizeof(reply) && ((n = read(fd, reply + got, sizeof(reply) - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close_keeping_errno(fd, 0);
+	if (n < 0)
+		return nsbox_fail(L, path);
+	lua_pushlstring(L, reply, got);
+	return 1;
+}
+
 /* ---- the lease file's lock ---- */
 
 /* core.lock(path) -> fd | nil, message, errno: path created if missing, locked until core.unlock(fd). */
@@ -590,6 +624,7 @@ void netlink_open(lua_State *L)
 		{"nft_check", l_nft_check},
 		{"helper_start", l_helper_start},
 		{"helper_stop", l_helper_stop},
+		{"unix_request", l_unix_request},
 		{"lock", l_lock},
 		{"unlock", l_unlock},
 		{NULL, NULL},

@@ -201,6 +201,21 @@ describe("network", function()
     assert.equal("", (H.sh("pgrep -u 65534 -x slirp4netns")))
   end)
 
+  H.root_it("forwards a port of the outer namespace's loopback into an unprivileged sandbox", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local root = web_root(dir, "inside", "rootless inside page\n")
+    local out, err, code = lua_in(outer, dir, ([[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net", "pid", "mount" }, network = {
+        mode = "slirp4netns", ports = { { host = 8080, sandbox = 80, address = "127.0.0.1" } } } },
+        { "%s", "httpd", "-f", "-p", "80", "-h", "%s" }))
+      print(os.execute(%q))
+      p:kill(); p:wait()
+    ]]):format(BUSYBOX, root, fetch("http://127.0.0.1:8080/")), { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.equal("rootless inside page\ntrue\texit\t0\n", out)
+  end)
+
   H.root_it("nsbox net-gc removes what a crashed caller left: its lease, and the bridge only it used", function()
     local dir = H.temp_dir()
     local outer = namespace()

@@ -204,7 +204,6 @@ local function validate_slirp(n, out)
   for _, key in ipairs { "bridge", "address", "subnet", "gateway", "nat" } do
     if n[key] ~= nil then invalid("'network.%s' is only for mode \"veth\"", key) end
   end
-  if out.ports then invalid("'network.ports' is not supported with mode \"slirp4netns\" yet") end
   if not which("slirp4netns") then
     invalid("'network.mode' \"slirp4netns\" needs the slirp4netns program (Debian package slirp4netns)")
   end
@@ -476,21 +475,46 @@ local function veth(n)
     function() if pid then assert(locked(down)) end end
 end
 
-local function slirp4netns(n)
-  local helper, exit_fd
-  local function up(pid)
-    local message
-    helper, exit_fd = core.helper_start { "slirp4netns", "--configure", "--mtu=" .. n.mtu, "--exit-fd=3",
-      "--ready-fd=4", tostring(pid), "tap0" }
-    if not helper then
-      message = exit_fd
-      return nil, "network (slirp4netns): " .. message
+-- slirp4netns's API (its --api-socket): add_hostfwd for each port, to the
+-- address --configure gives the sandbox.
+local function slirp_forward(n, socket)
+  for i, p in ipairs(n.ports) do
+    local request = ('{"execute": "add_hostfwd", "arguments": {"proto": "%s", "host_addr": "%s", '
+      .. '"host_port": %d, "guest_port": %d}}'):format(p.proto, p.address or "0.0.0.0", p.host, p.sandbox)
+    local reply, message = core.unix_request(socket, request)
+    if not reply then return nil, message end
+    if not reply:find('"return"', 1, true) then
+      return nil, ("network.ports[%d]: slirp4netns: %s"):format(i, reply:match('"desc": *"([^"]*)"') or reply)
     end
-    return true
   end
+  return true
+end
+
+local function slirp4netns(n)
+  local helper, exit_fd, reserved
   local function down()
     if helper then core.helper_stop(helper, exit_fd) end
-    helper = nil
+    if reserved then os.remove(reserved .. ".sock"); os.remove(reserved) end
+    helper, reserved = nil, nil
+  end
+  local function up(pid)
+    local argv = { "slirp4netns", "--configure", "--mtu=" .. n.mtu, "--exit-fd=3", "--ready-fd=4" }
+    if n.ports then
+      reserved = os.tmpname() -- a name of ours, in a directory anyone can write
+      argv[#argv + 1] = "--api-socket=" .. reserved .. ".sock"
+    end
+    argv[#argv + 1] = tostring(pid)
+    argv[#argv + 1] = "tap0"
+    local ok, message = true, nil
+    helper, exit_fd = core.helper_start(argv)
+    if not helper then
+      ok, message = false, exit_fd
+    elseif n.ports then
+      ok, message = slirp_forward(n, reserved .. ".sock")
+    end
+    if ok then return true end
+    down()
+    return nil, "network (slirp4netns): " .. message
   end
   return up, down
 end
