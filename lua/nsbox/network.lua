@@ -29,6 +29,7 @@ local FIELDS = { mode = true, bridge = true, address = true, subnet = true, gate
   ports = true, dns = true }
 local DEFAULT = { bridge = "nsbox0", subnet = "10.88.0.0/16", mtu = 1500 }
 local SANDBOX_LINK = "eth0"
+local ENOENT = 2
 
 -- Where leases are kept: NSBOX_NET_DIR (a test's temp dir), else /run/nsbox/net.
 function M.state_dir()
@@ -266,8 +267,9 @@ local function read_state(path)
   for line in f:lines() do
     local key, rest = line:match("^(%S+) ?(.*)$")
     if key == "lease" then
-      local ip, pid, started, link = rest:match("^(%S+) (%d+) (%d+) (%S+)$")
-      state.leases[#state.leases + 1] = { ip = parse_ip(ip), pid = tonumber(pid), started = started, link = link }
+      local ip, pid, started, link, ports = rest:match("^(%S+) (%d+) (%d+) (%S+) (%S+)$")
+      state.leases[#state.leases + 1] = { ip = parse_ip(ip), pid = tonumber(pid), started = started, link = link,
+        ports = ports == "ports" }
     elseif key then
       state[key] = rest
     end
@@ -286,7 +288,8 @@ local function write_state(path, state)
     if state[key] then lines[#lines + 1] = key .. " " .. state[key] end
   end
   for _, l in ipairs(state.leases) do
-    lines[#lines + 1] = ("lease %s %d %s %s"):format(ip_text(l.ip), l.pid, l.started, l.link)
+    lines[#lines + 1] = ("lease %s %d %s %s %s"):format(ip_text(l.ip), l.pid, l.started, l.link,
+      l.ports and "ports" or "-")
   end
   local f = assert(io.open(path .. ".new", "w"))
   f:write(table.concat(lines, "\n"), "\n")
@@ -298,8 +301,11 @@ end
 -- that subnets are compared and addresses given out one sandbox at a time.
 local function locked(fn)
   local dir = M.state_dir()
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
   local fd, message, errno = core.lock(dir .. "/lock")
+  if not fd and errno == ENOENT then -- the first use since boot: a shell only then
+    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+    fd, message, errno = core.lock(dir .. "/lock")
+  end
   if not fd then return nil, message, errno end
   local results = table.pack(pcall(fn))
   core.unlock(fd)
@@ -400,19 +406,24 @@ end
 
 local function ignore() end
 
-local function remove_lease(state, lease)
+-- A lease given back. The veth goes with the sandbox's namespace (the
+-- kernel's cleanup, in the background); deleting it here would wait out an
+-- RCU grace period, most of a veth sandbox's cost. Only a lease whose owner
+-- is gone while its namespace may live on (kept by another process) has
+-- its link deleted.
+local function remove_lease(state, lease, delete_link)
   for i, l in ipairs(state.leases) do
     if l == lease then table.remove(state.leases, i); break end
   end
-  core.link_del(lease.link) -- the sandbox's end goes too; gone already when the namespace died
-  core.nft("delete table ip " .. ports_table(lease.pid))
+  if delete_link then core.link_del(lease.link) end
+  if lease.ports then core.nft("delete table ip " .. ports_table(lease.pid)) end
 end
 
 local function prune(state, note)
   for i = #state.leases, 1, -1 do
     local l = state.leases[i]
     if not alive(l) then
-      remove_lease(state, l)
+      remove_lease(state, l, true)
       note(("lease of %s to pid %d, which is gone"):format(ip_text(l.ip), l.pid))
     end
   end
@@ -434,7 +445,7 @@ local function veth_up(n, pid, state)
   local ip
   ip, message = free_address(n, state)
   if not ip then return nil, message end
-  local lease = { ip = ip, pid = pid, started = start_time(pid), link = "nsbox" .. pid }
+  local lease = { ip = ip, pid = pid, started = start_time(pid), link = "nsbox" .. pid, ports = n.ports ~= nil }
   state.leases[#state.leases + 1] = lease
   ok, message = core.veth_add(lease.link, SANDBOX_LINK, pid, n.mtu)
   if ok then ok, message = core.link_up(lease.link, n.bridge) end
