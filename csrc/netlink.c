@@ -58,17 +58,14 @@ extern char **environ;
 struct nlmsg {
 	struct nlmsghdr *h;
 	size_t cap;
-	union {
-		struct nlmsghdr align;
-		char bytes[1024];
-	} buf;
+	_Alignas(struct nlmsghdr) char buf[1024];
 };
 
 static void *msg_start(struct nlmsg *m, int type, int flags, size_t header_len)
 {
 	memset(&m->buf, 0, sizeof(m->buf));
 	m->cap = sizeof(m->buf);
-	m->h = &m->buf.align;
+	m->h = (struct nlmsghdr *)(void *)m->buf;
 	m->h->nlmsg_type = (unsigned short)type;
 	m->h->nlmsg_flags = (unsigned short)(NLM_F_REQUEST | NLM_F_ACK | flags);
 	m->h->nlmsg_len = NLMSG_LENGTH(header_len);
@@ -114,10 +111,8 @@ static void nest_end(struct nlmsg *m, struct rtattr *nest)
 static int rtnl_talk(struct nlmsg *m)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	union {
-		struct nlmsghdr h;
-		char bytes[4096];
-	} reply;
+	_Alignas(struct nlmsghdr) char reply[4096];
+	const struct nlmsghdr *h = (const struct nlmsghdr *)(void *)reply;
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	ssize_t n;
 
@@ -132,11 +127,11 @@ static int rtnl_talk(struct nlmsg *m)
 	if (n < 0)
 		return close_keeping_errno(fd, -1);
 	close(fd);
-	if (!NLMSG_OK(&reply.h, (size_t)n) || reply.h.nlmsg_type != NLMSG_ERROR) {
+	if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != NLMSG_ERROR) {
 		errno = EPROTO;
 		return -1;
 	}
-	errno = -((struct nlmsgerr *)NLMSG_DATA(&reply.h))->error;
+	errno = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
 	return errno ? -1 : 0;
 }
 
@@ -342,21 +337,19 @@ static int l_link_del(lua_State *L) { return in_netns(L, 2, op_link_del, "delete
 static int l_addr_add(lua_State *L) { return in_netns(L, 4, op_addr_add, "add address"); }
 static int l_route_default(lua_State *L) { return in_netns(L, 3, op_route_default, "add default route"); }
 
-/* core.link_exists(name [, pid]) -> boolean */
-static int op_link_exists(lua_State *L)
-{
-	lua_pushboolean(L, link_index(check_ifname(L, 1)) != 0);
-	lua_replace(L, 1);
-	return 0;
-}
-
+/* core.link_exists(name [, pid]) -> boolean | nil, message, errno */
 static int l_link_exists(lua_State *L)
 {
-	int n = in_netns(L, 2, op_link_exists, "look up link");
+	const char *name = check_ifname(L, 1);
+	pid_t pid = (pid_t)luaL_optinteger(L, 2, 0);
+	int back;
+	bool found;
 
-	if (n == 3) /* entering failed */
-		return n;
-	lua_pushvalue(L, 1);
+	if (enter_netns(pid, &back) < 0)
+		return nsbox_fail(L, lua_pushfstring(L, "look up link: enter the network namespace of pid %d", (int)pid));
+	found = link_index(name) != 0;
+	leave_netns(back);
+	lua_pushboolean(L, found);
 	return 1;
 }
 

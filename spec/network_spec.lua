@@ -40,8 +40,9 @@ end
 -- host's is not ours to change.
 local function with_usable_tun(dir, command)
   local dev = dir .. "/dev"
-  return ("unshare --mount --propagation private sh -c %s"):format(H.quote(("mkdir -p %s && mount -t tmpfs nsbox %s && "
-    .. "mknod -m 666 %s/tun c 10 200 && mount --bind %s/tun /dev/net/tun && exec %s"):format(dev, dev, dev, dev, command)))
+  local setup = ("mkdir -p %s && mount -t tmpfs nsbox %s && mknod -m 666 %s/tun c 10 200 && "
+    .. "mount --bind %s/tun /dev/net/tun && exec %s"):format(dev, dev, dev, dev, command)
+  return "unshare --mount --propagation private sh -c " .. H.quote(setup)
 end
 
 -- The links of ns once only lo is left, or after 10 s: a veth goes with its
@@ -67,7 +68,8 @@ local function web_root(dir, name, text)
   local root = dir .. "/" .. name
   assert(os.execute("mkdir -p " .. H.quote(root .. "/cgi-bin") .. " && chmod -R 755 " .. H.quote(dir)))
   H.write(root .. "/index.html", text, "644")
-  H.write(root .. "/cgi-bin/peer", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' \"$REMOTE_ADDR\"\n", "755")
+  H.write(root .. "/cgi-bin/peer",
+    "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' \"$REMOTE_ADDR\"\n", "755")
   return root
 end
 
@@ -105,7 +107,8 @@ describe("network", function()
         refusal { mode = "veth", address = "10.88.0.300/16" })
       assert.matches("'network.gateway' 10.89.0.1 is outside the subnet 10.88.0.0/16",
         refusal { mode = "veth", address = "10.88.0.2/16", gateway = "10.89.0.1" })
-      assert.matches("'network.address' 10.88.0.0 is not a host address", refusal { mode = "veth", address = "10.88.0.0/16" })
+      assert.matches("'network.address' 10.88.0.0 is not a host address",
+        refusal { mode = "veth", address = "10.88.0.0/16" })
       assert.matches("'network.mode' must be one of \"veth\", \"slirp4netns\", \"pasta\", got tap$",
         refusal { mode = "tap" })
       assert.matches("'network.bridge' is only for mode \"veth\"", refusal { mode = "slirp4netns", bridge = "br0" })

@@ -386,7 +386,9 @@ local function free_address(n, state)
   local used = { [n.gateway] = true }
   for _, l in ipairs(state.leases) do used[l.ip] = true end
   if n.address then
-    if used[n.address] then return nil, ("address %s is already in use on bridge %s"):format(ip_text(n.address), n.bridge) end
+    if used[n.address] then
+      return nil, ("address %s is already in use on bridge %s"):format(ip_text(n.address), n.bridge)
+    end
     return n.address
   end
   for ip = n.subnet.net + 1, n.subnet.last - 1 do
@@ -399,7 +401,8 @@ end
 -- Says what it did to note(text).
 local function drop_unused(n, state, note)
   if #state.leases > 0 then return end
-  if state.nat and core.nft("delete table ip " .. nat_table(n.bridge)) then note("NAT table " .. nat_table(n.bridge)) end
+  local nat = nat_table(n.bridge)
+  if state.nat and core.nft("delete table ip " .. nat) then note("NAT table " .. nat) end
   if state.forward then sysctl(IP_FORWARD, state.forward) end
   if state.bridge_created and core.link_del(n.bridge) then note("bridge " .. n.bridge) end
 end
