@@ -96,11 +96,12 @@ end
 
 describe("network", function()
   describe("refuses before any fork", function()
-    local function refusal(network)
-      local ok, err = pcall(require("nsbox").recipe, { namespaces = { "net" }, network = network })
+    local function refusal_of(recipe)
+      local ok, err = pcall(require("nsbox").recipe, recipe)
       assert.is_false(ok)
       return err
     end
+    local function refusal(network) return refusal_of { namespaces = { "net" }, network = network } end
 
     H.root_it("a bad address, a gateway outside the subnet, an unknown mode", function()
       assert.matches("'network.address' must be an IPv4 address with a prefix length",
@@ -112,6 +113,8 @@ describe("network", function()
       assert.matches("'network.mode' must be one of \"veth\", \"slirp4netns\", \"pasta\", got tap$",
         refusal { mode = "tap" })
       assert.matches("'network.bridge' is only for mode \"veth\"", refusal { mode = "slirp4netns", bridge = "br0" })
+      assert.matches("'network' cannot be combined with 'join' or 'time' yet",
+        refusal_of { namespaces = { "net", "time" }, time = { monotonic = 1 }, network = { mode = "slirp4netns" } })
       assert.matches("'network' needs the 'net' namespace",
         select(2, pcall(require("nsbox").recipe, { network = { mode = "slirp4netns" } })))
     end)

@@ -220,6 +220,10 @@ function M.validate(t, r, has)
   local n = check.type(t.network, "table", "network")
   check.known_keys(n, FIELDS, "network")
   check.needs(has, "net", "network")
+  if t.join ~= nil or t.time ~= nil then
+    -- then the child makes its namespaces itself, after nsbox has configured the one it has
+    invalid("'network' cannot be combined with 'join' or 'time' yet")
+  end
   local out = { mode = n.mode }
   if type(n.mode) ~= "string" or not check.set_of(MODES)[n.mode] then
     invalid("'network.mode' must be one of \"%s\", got %s", table.concat(MODES, "\", \""), check.shown(n.mode))
@@ -548,13 +552,24 @@ function M.gc(note)
   end)
 end
 
+-- up(pid), only once pid has a network namespace of its own: never configure ours.
+local function own_namespace_only(up)
+  return function(pid)
+    if core.nsid(pid, "net") == M.netns_id() then
+      return nil, "network: the sandbox has no network namespace of its own to configure"
+    end
+    return up(pid)
+  end
+end
+
 -- For core.spawn: before_release(pid) sets up r's network for the waiting
 -- child, after_exit() takes it down. nil when r has no network.
 function M.attach(r)
   local n = r.network
   if not n then return nil end
-  if n.mode == "veth" then return veth(n) end
-  return slirp4netns(n)
+  local up, down
+  if n.mode == "veth" then up, down = veth(n) else up, down = slirp4netns(n) end
+  return own_namespace_only(up), down
 end
 
 return M
