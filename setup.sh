@@ -7,7 +7,7 @@ set -eu
 # OCI bundle as nsbox for the side-by-side spec; bubblewrap runs the bwrap command lines nsbox takes;
 # lua-check is luacheck, for make lint. Networks: libnftables-dev (NAT and ports, loaded at run time),
 # slirp4netns and passt (rootless networks), nftables (the specs read the rules with nft).
-PACKAGES="make gcc libc6-dev lua5.4 liblua5.4-dev libcap-dev lua-busted luarocks lua-cjson bubblewrap lua-check
+PACKAGES="make gcc libc6-dev lua5.4 liblua5.4-dev libcap-dev libseccomp-dev lua-busted luarocks lua-cjson bubblewrap lua-check
           iproute2 procps util-linux busybox-static crun
           libnftables-dev slirp4netns passt nftables"
 

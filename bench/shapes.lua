@@ -23,11 +23,22 @@ return {
       mounts = { { type = "proc", target = "/proc" } },
     },
   },
+  {
+    name = "uts+ipc+pid+mount+proc, seccomp default profile (compiled once)",
+    recipe = function()
+      return {
+        namespaces = { "uts", "ipc", "pid", "mount" },
+        hostname = "nsbox",
+        mounts = { { type = "proc", target = "/proc" } },
+        seccomp = nsbox.seccomp.default,
+      }
+    end,
+  },
   -- bench/run.sh lays out this busybox tree.
   {
     name = "rootfs (recipes/rootfs.lua, busybox)",
     recipe = script_recipe("recipes/rootfs.lua", os.getenv("BENCH_ROOTFS") or "build/bench/rootfs"),
   },
-  -- Last: the growth rows run under the last shape, all.lua's, as the README's table says.
+  -- Last: the growth rows run under the last shape, all.lua's, as doc/performance.md's table says.
   { name = "all (recipes/all.lua)", recipe = script_recipe "recipes/all.lua" },
 }
