@@ -45,11 +45,7 @@ local function capture(command)
   return (out:gsub("\n$", ""))
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = require("nsbox.files").readable
 
 local function command_exists(name)
   return os.execute("command -v " .. quote(name) .. " >/dev/null 2>&1") == true

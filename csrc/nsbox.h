@@ -49,6 +49,13 @@ struct process *process_new(lua_State *L);
 void process_reap(struct process *proc);
 void process_after_exit(lua_State *L, int handle);
 
+/* cgroup.c: placing the child in the sandbox's cgroups, and finishing them with the handle */
+pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *args);
+int cgroup_prepare(lua_State *L, int idx, struct child_args *args);
+int cgroup_enter(lua_State *L, int idx, pid_t pid, const char **failed);
+void cgroup_finish(lua_State *L, int files, int status, bool protected);
+int cgroup_process_stats(lua_State *L);
+
 /* relay.c: tty = true */
 void terminal_relay(pid_t pid, int master, int *status);
 
@@ -59,6 +66,7 @@ void process_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void streams_open(lua_State *L);
 void seccomp_open(lua_State *L);
+void cgroup_open(lua_State *L);
 void netlink_open(lua_State *L);
 
 #endif

@@ -191,6 +191,7 @@ struct child_args {
 	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
 	struct winsize winsize;
 	int parent_fds[4]; /* the parent's ends of the pipes and socket, closed first (-1: none) */
+	int cgroup_fd;     /* -1, or the v2 cgroup the child is cloned into */
 };
 
 /* One descriptor passed over a unix socket (SCM_RIGHTS): the message that carries it. */

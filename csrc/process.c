@@ -227,7 +227,9 @@ static void forward_signals_until_exit(struct process *proc)
 }
 
 /*
- * process:wait() -> true|nil, "exit"|"signal", code. While waiting, SIGINT,
+ * process:wait() -> true|nil, "exit"|"signal", code [, reason]: with a
+ * cgroup, reason "oom" when the memory limit's OOM killer ended the
+ * command, and the cgroups are gone afterwards. While waiting, SIGINT,
  * SIGTERM and SIGHUP sent to this process are passed on to the sandbox.
  */
 static int process_wait(lua_State *L)
@@ -245,7 +247,14 @@ static int process_wait(lua_State *L)
 		forward_signals_until_exit(proc);
 	}
 	process_after_exit(L, 1);
-	return push_status(L, proc->status);
+	push_status(L, proc->status);
+	lua_getiuservalue(L, 1, 1);
+	cgroup_finish(L, lua_gettop(L), proc->status, false); /* its reason for the end, or nil */
+	lua_remove(L, -2);
+	if (!lua_isnil(L, -1))
+		return 4;
+	lua_pop(L, 1);
+	return 3;
 }
 
 /* process:kill([signal]) -> true | nil, message, errno; default TERM. */
@@ -271,6 +280,8 @@ static int process_close(lua_State *L)
 		process_reap(proc);
 	}
 	process_after_exit(L, 1);
+	lua_getiuservalue(L, 1, 1);
+	cgroup_finish(L, lua_gettop(L), proc->status, true);
 	return 0;
 }
 
@@ -319,6 +330,7 @@ void process_open(lua_State *L)
 		{"wait", process_wait},
 		{"kill", process_kill},
 		{"close", process_close},
+		{"stats", cgroup_process_stats},
 		{NULL, NULL},
 	};
 	static const luaL_Reg metamethods[] = {

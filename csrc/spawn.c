@@ -158,6 +158,8 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	/* Under ASan: the last children's frames never returned, so their redzones are still poisoned. */
 	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
+	if (args->cgroup_fd >= 0)
+		return cgroup_clone(plan->clone_flags, args->sync_fd < 0, args->cgroup_fd, args);
 	if (args->sync_fd < 0)
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
@@ -310,7 +312,7 @@ static int before_release(lua_State *L, pid_t pid)
 
 /* The parent's side once the child exists: write its maps, release it, read its report. */
 static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
-		       struct pipes *p, int files)
+		       struct pipes *p, int files, int cgroup)
 {
 	const struct plan *plan = args->plan;
 	struct child_report r;
@@ -338,6 +340,8 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what, strerror(err)),
 				     err);
 	}
+	if (cgroup && cgroup_enter(L, cgroup, pid, &what) < 0)
+		return kill_failure(L, proc, p, "cgroup", lua_pushfstring(L, "write %s", what));
 	if (args->hold)
 		namespace_ids(L, pid, files);
 	if (!lua_isnil(L, 6) && before_release(L, pid) < 0) {
@@ -454,13 +458,13 @@ static int l_spawn(lua_State *L)
 {
 	struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
-				  .tty_socket = -1};
+				  .tty_socket = -1, .cgroup_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	struct passing pass = {.nopened = 0};
 	sigset_t all, old;
 	struct process *proc;
 	const char *failed[2]; /* the op and the words of a failure before the clone */
-	int result, files, json_status_fd;
+	int result, files, json_status_fd, cgroup;
 	int tty = read_options(L, plan, &args, &json_status_fd);
 
 	read_command(L, plan, &args);
@@ -472,8 +476,13 @@ static int l_spawn(lua_State *L)
 	lua_setiuservalue(L, files - 1, 1);
 	lua_pushvalue(L, 7);
 	lua_setiuservalue(L, files - 1, 2);
-	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0)
+	cgroup = lua_getfield(L, 4, "cgroup") == LUA_TTABLE ? lua_gettop(L) : 0; /* a cgroups.lua object */
+	if (cgroup && cgroup_prepare(L, cgroup, &args) < 0)
+		return setup_failure(L, &p, &pass, "cgroup", "open the sandbox's cgroup");
+	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0) {
+		close_fd(&args.cgroup_fd);
 		return setup_failure(L, &p, &pass, failed[0], failed[1]);
+	}
 	plan_bind_files(plan);
 	/*
 	 * Every signal stays blocked until the child has exec'd or failed: none
@@ -483,8 +492,13 @@ static int l_spawn(lua_State *L)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
-	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files);
+	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files, cgroup);
 	proc->json_status_fd = json_status_fd;
+	close_fd(&args.cgroup_fd);
+	if (result == 1 && cgroup) { /* the handle's from now: finished by wait and close */
+		lua_pushvalue(L, cgroup);
+		lua_setfield(L, files, "cgroup");
+	}
 	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
 		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
 			close(proc->tty_fd);

@@ -39,6 +39,7 @@ M.Recipe = Recipe
 local CONCERNS = {}
 for i, name in ipairs {
   "ns",         -- namespaces, join, time; then root of the user namespace, / private
+  "cgroups",    -- cgroup: limits, made by the parent; the cgroup namespace unshared after placement
   "hostname",   -- hostname, domainname
   "idmap",      -- uid_map, gid_map, setgroups, unprivileged (written by the parent)
   "network",    -- loopback
