@@ -19,5 +19,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	streams_open(L);
 	seccomp_open(L);
 	cgroup_open(L);
+	netlink_open(L);
 	return 1;
 }

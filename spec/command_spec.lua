@@ -93,7 +93,7 @@ describe("nsbox --help and --version", function()
     assert.same({ "", 0 }, { err, code })
     assert.matches("^usage: nsbox RECIPE %[FLAG%.%.%.%] %[CMD %[ARG%.%.%.%]%]\n", out)
     assert.matches("Exit status: CMD's own; 128%+N", out)
-    for name in pairs(command.COMMANDS) do assert.matches("\n  " .. name .. " ", out) end
+    for name in pairs(command.COMMANDS) do assert.matches("\n  " .. name:gsub("%-", "%%-") .. " ", out) end
     for _, flag in ipairs(require("nsbox.flags").FLAGS) do
       assert.matches("\n  " .. flag.name:gsub("%-", "%%-") .. "[ \n]", out)
     end

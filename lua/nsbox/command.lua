@@ -78,6 +78,12 @@ M.COMMANDS.enter = {
   run = function(args, program) require("nsbox.subcommands").enter(args, program) end,
 }
 
+-- Not `nsbox net gc`: `nsbox net` is the stock recipe running a command in a new network namespace.
+M.COMMANDS["net-gc"] = {
+  usage = "", help = "remove network leftovers of sandboxes that are gone (a crash): leases, bridges, NAT tables",
+  run = function(args, program) require("nsbox.subcommands").net_gc(args, program) end,
+}
+
 local function is_command(word)
   return M.COMMANDS[word] ~= nil
 end
