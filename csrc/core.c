@@ -42,5 +42,6 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	nsinfo_open(L);
 	caps_open(L);
 	streams_open(L);
+	runtime_open(L);
 	return 1;
 }

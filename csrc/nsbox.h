@@ -151,6 +151,7 @@ struct child_args {
 	int nfds;
 	int fds_above; /* above every to: where the sources are copied out of the way first */
 	int tty_socket; /* -1, or where the child sends the master of the command's pseudo-terminal */
+	int park_fd;    /* -1, or a listening socket: wait for a connection there before exec (runtime.c) */
 	bool hold;      /* the child waits for the parent's go-ahead even without a user namespace */
 	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
 	struct winsize winsize;
@@ -221,6 +222,9 @@ int streams_read(lua_State *L, int idx, int files, struct child_args *args, stru
 void streams_close(struct passing *pass);
 int streams_keep(lua_State *L, int files, const char *name, int fd, const char *mode);
 
+/* runtime.c: child side, async-signal-safe */
+void runtime_park(const struct child_args *args);
+
 /* relay.c: parent side, tty = true */
 void terminal_relay(pid_t pid, int master, int *status);
 
@@ -235,5 +239,6 @@ void spawn_open(lua_State *L);
 void nsinfo_open(lua_State *L);
 void caps_open(lua_State *L);
 void streams_open(lua_State *L);
+void runtime_open(lua_State *L);
 
 #endif

@@ -3,7 +3,8 @@
 -- through bin/nsbox, so both load and run recipes the same way.
 --
 --   nsbox RECIPE [FLAG...] [CMD [ARG...]]   RECIPE: a stock recipe's name, or a file's path
---   nsbox COMMAND [ARG...]                  help, lsns, enter (runc's create, start, ... are reserved)
+--   nsbox COMMAND [ARG...]                  help, lsns, enter
+--   nsbox [--root DIR ...] VERB [ARG...]    runc's create, start, state, ... (nsbox.runtime)
 --   nsbox FLAG... [CMD [ARG...]]            bubblewrap style: the first word not an option is CMD
 --
 -- The first word decides: it starts with "-", or it is a command, or a
@@ -60,7 +61,7 @@ end
 
 -- ---- the commands ----
 
--- runc's verbs, to come: no recipe may take these names.
+-- runc's verbs (nsbox.runtime, which refuses those it does not do): no recipe may take these names.
 M.RESERVED = {
   "checkpoint", "create", "delete", "events", "exec", "features", "kill", "pause", "ps", "restore", "resume",
   "run", "spec", "start", "state", "update",
@@ -176,9 +177,12 @@ end
 function M.main(args)
   local first = args[1]
   if first == nil then fail("no recipe given (nsbox --help shows the usage, nsbox --list the recipes)") end
+  -- runc's global flags before a verb make a runtime call too (engines pass --root, --log first).
+  if RESERVED_SET[first] or (first:sub(1, 2) == "--" and require("nsbox.runtime").wants(args)) then
+    return require("nsbox.runtime").main(args)
+  end
   if first:sub(1, 1) == "-" then return require("nsbox.flags").main(args) end
   if is_command(first) then return M.run_command(first, rest(args, 2), "nsbox " .. first) end
-  if RESERVED_SET[first] then fail(("'%s' is reserved for a runtime command still to come"):format(first)) end
   local path = is_path(first) and first or stock_path(first)
   if not path then
     fail(("'%s' is neither a command nor a recipe (nsbox --help shows the commands, nsbox --list the recipes)")

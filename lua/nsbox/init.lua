@@ -65,7 +65,7 @@ end
 
 local OPTIONS = {
   foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true, info_fd = true,
-  json_status_fd = true,
+  json_status_fd = true, park = true,
 }
 local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
 local MAX_FDS = core.MAX_PASSED_FDS
@@ -114,7 +114,7 @@ local function spawn_options(options, caller)
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
   check.boolean(options, "tty", "options.tty")
-  for _, key in ipairs { "info_fd", "json_status_fd" } do
+  for _, key in ipairs { "info_fd", "json_status_fd", "park" } do
     if options[key] ~= nil then check.integer(options[key], "options." .. key, 0, 0x7fffffff, "a descriptor number") end
   end
   options.passed_fds = passed_fds(options)
@@ -191,7 +191,7 @@ local function spawn(r, argv, options, caller)
   local proc, step
   proc, message, errno, step = core.spawn(c.core_plan, argv, c.env, { foreground = options.foreground,
     fds = options.passed_fds, tty = terminal(c.recipe, options), json_status_fd = options.json_status_fd,
-    namespace_ids = options.info_fd or options.json_status_fd })
+    namespace_ids = options.info_fd or options.json_status_fd, park = options.park })
   if proc then tell_start(c.recipe, proc, options) end
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then

@@ -1,0 +1,309 @@
+/*
+ * The OCI runtime's system calls (lua/nsbox/runtime.lua drives them): a
+ * container parked before exec, released by `start`; the lock on a
+ * container's state; the console socket; signals and waits for processes
+ * that are not our children.
+ *
+ * Parking: create clones the container with its own copy of our memory (no
+ * CLONE_VM: create exits while the container lives on) and a listening unix
+ * socket, exec.sock in the container's state directory. With everything
+ * done but the exec, the child closes its report pipe (create's sign that
+ * it is parked) and waits in accept(). start connects: the child takes the
+ * connection as its new report descriptor and execs, so start reads EOF
+ * when the exec happened, or the child's (step, errno) when it failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nsbox.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* ---- child side (async-signal-safe) ---- */
+
+void runtime_park(const struct child_args *args)
+{
+	int conn;
+
+	close(args->report_fd); /* create reads EOF: the container is parked */
+	do
+		conn = accept4(args->park_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (conn < 0 && errno == EINTR);
+	if (conn < 0)
+		_exit(125); /* nobody is left to tell */
+	close(args->park_fd);
+	if (dup3(conn, args->report_fd, O_CLOEXEC) < 0)
+		_exit(125);
+	close(conn);
+}
+
+/* ---- parent side ---- */
+
+/*
+ * A unix socket address for dir/name however long dir is: through the
+ * directory's descriptor, /proc/self/fd/N/name (sun_path holds 108 bytes;
+ * containerd's state paths come close). *dirfd is closed by the caller.
+ */
+static int socket_address(const char *path, struct sockaddr_un *sa, int *dirfd)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	*dirfd = -1;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) < sizeof(sa->sun_path)) {
+		memcpy(sa->sun_path, path, strlen(path) + 1);
+		return 0;
+	}
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if ((*dirfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dirfd, slash + 1) >=
+	    sizeof(sa->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* A socket connected (or, listening, bound) to path, or -1 with errno set. */
+static int unix_socket(const char *path, bool listening)
+{
+	struct sockaddr_un sa;
+	int dirfd, fd = -1, rc = -1;
+
+	if (socket_address(path, &sa, &dirfd) == 0 && (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		if (listening)
+			rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? listen(fd, 1) : -1;
+		else
+			rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	if (rc < 0 && fd >= 0)
+		fd = close_keeping_errno(fd, -1);
+	if (dirfd >= 0)
+		close_keeping_errno(dirfd, 0);
+	return fd;
+}
+
+/* core.park_socket(path) -> fd | nil, message, errno: where a parked container waits for start. */
+static int l_park_socket(lua_State *L)
+{
+	int fd = unix_socket(luaL_checkstring(L, 1), true);
+
+	if (fd < 0)
+		return nsbox_fail(L, "bind the exec socket");
+	lua_pushinteger(L, fd);
+	return 1;
+}
+
+/*
+ * core.release(path) -> true | nil, message, errno: let the container
+ * parked at path exec; true once it has.
+ */
+static int l_release(lua_State *L)
+{
+	struct child_report report;
+	int fd = unix_socket(luaL_checkstring(L, 1), false);
+	ssize_t n;
+
+	if (fd < 0)
+		return nsbox_fail(L, "reach the parked container");
+	do
+		n = read(fd, &report, sizeof(report));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	errno = n == (ssize_t)sizeof(report) ? report.err : EPIPE;
+	return nsbox_fail(L, "exec");
+}
+
+/*
+ * core.send_fd(socket_path, file) -> true | nil, message, errno: the
+ * console socket gets the terminal's master (a Lua file).
+ */
+static int l_send_fd(lua_State *L)
+{
+	const luaL_Stream *stream = luaL_checkudata(L, 2, LUA_FILEHANDLE);
+	int passed, fd;
+
+	luaL_argcheck(L, stream->closef != NULL, 2, "closed file");
+	passed = fileno(stream->f);
+	fd = unix_socket(luaL_checkstring(L, 1), false);
+	struct fd_message m;
+	int rc;
+
+	if (fd < 0)
+		return nsbox_fail(L, "connect to the console socket");
+	fd_message_init(&m);
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m.msg)), &passed, sizeof(int));
+	rc = sendmsg(fd, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	close_keeping_errno(fd, 0);
+	return nsbox_result(L, rc, "send the terminal to the console socket");
+}
+
+/*
+ * core.lock(path [, create]) -> fd | nil, message, errno: a write lock on
+ * the file at path (made when create), waited for. A POSIX record lock,
+ * which belongs to this process: a container cloned meanwhile does not hold
+ * it, as it would hold a flock. It ends when any descriptor of ours for the
+ * file is closed: the file is read and written through this one.
+ */
+static int l_lock(lua_State *L)
+{
+	struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(luaL_checkstring(L, 1), O_RDWR | O_CLOEXEC | (lua_toboolean(L, 2) ? O_CREAT | O_EXCL : 0), 0600);
+	int rc;
+
+	if (fd < 0)
+		return nsbox_fail(L, "lock");
+	while ((rc = fcntl(fd, F_SETLKW, &lock)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		close_keeping_errno(fd, 0);
+		return nsbox_fail(L, "lock");
+	}
+	lua_pushinteger(L, fd);
+	return 1;
+}
+
+/* core.read_all(fd) -> the file's whole content | nil, message, errno. */
+static int l_read_all(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	luaL_Buffer b;
+	off_t at = 0;
+	ssize_t n;
+
+	luaL_buffinit(L, &b);
+	do {
+		char *p = luaL_prepbuffer(&b);
+
+		n = pread(fd, p, LUAL_BUFFERSIZE, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return nsbox_fail(L, "read");
+		luaL_addsize(&b, (size_t)n);
+		at += n;
+	} while (n != 0);
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* core.replace_all(fd, text) -> true | nil, message, errno: the file's content becomes text. */
+static int l_replace_all(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	size_t len, done = 0;
+	const char *text = luaL_checklstring(L, 2, &len);
+
+	if (ftruncate(fd, 0) < 0)
+		return nsbox_fail(L, "truncate");
+	while (done < len) {
+		ssize_t n = pwrite(fd, text + done, len - done, (off_t)done);
+
+		if (n < 0 && errno != EINTR)
+			return nsbox_fail(L, "write");
+		done += n > 0 ? (size_t)n : 0;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.close(fd): a descriptor core gave out as a number. */
+static int l_close(lua_State *L)
+{
+	return nsbox_result(L, close((int)luaL_checkinteger(L, 1)), "close");
+}
+
+/* core.mkdir(path [, mode]) -> true | nil, message, errno (EEXIST when it exists). */
+static int l_mkdir(lua_State *L)
+{
+	return nsbox_result(L, mkdir(luaL_checkstring(L, 1), (mode_t)luaL_optinteger(L, 2, 0700)), "mkdir");
+}
+
+/* core.realpath(path) -> absolute path | nil, message, errno. */
+static int l_realpath(lua_State *L)
+{
+	char *path = realpath(luaL_checkstring(L, 1), NULL);
+
+	if (path == NULL)
+		return nsbox_fail(L, lua_tostring(L, 1));
+	lua_pushstring(L, path);
+	free(path);
+	return 1;
+}
+
+/* core.kill(pid, signal) -> true | nil, message, errno. */
+static int l_kill(lua_State *L)
+{
+	return nsbox_result(L, kill((pid_t)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2)), "kill");
+}
+
+/*
+ * core.wait_gone(pid, milliseconds) -> true when pid has ended (a zombie
+ * counts) within the time, false otherwise: for processes not our children.
+ */
+static int l_wait_gone(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	int ms = (int)luaL_checkinteger(L, 2);
+	struct pollfd pfd = {.events = POLLIN};
+	int rc;
+
+	pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd.fd < 0) {
+		lua_pushboolean(L, errno == ESRCH);
+		return 1;
+	}
+	while ((rc = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	close(pfd.fd);
+	lua_pushboolean(L, rc > 0);
+	return 1;
+}
+
+void runtime_open(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"park_socket", l_park_socket},
+		{"release", l_release},
+		{"send_fd", l_send_fd},
+		{"lock", l_lock},
+		{"close", l_close},
+		{"read_all", l_read_all},
+		{"replace_all", l_replace_all},
+		{"mkdir", l_mkdir},
+		{"realpath", l_realpath},
+		{"kill", l_kill},
+		{"wait_gone", l_wait_gone},
+		{NULL, NULL},
+	};
+
+	luaL_setfuncs(L, fns, 0);
+}
