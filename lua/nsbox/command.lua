@@ -63,7 +63,7 @@ end
 
 -- runc's verbs (nsbox.runtime, which refuses those it does not do): no recipe may take these names.
 M.RESERVED = {
-  "checkpoint", "create", "delete", "events", "exec", "features", "kill", "pause", "ps", "restore", "resume",
+  "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume",
   "run", "spec", "start", "state", "update",
 }
 
