@@ -187,13 +187,51 @@ describe("nsbox as an OCI runtime", function()
   end)
 end)
 
+describe("the runtime's console socket", function()
+  if H.sh("command -v python3") == "" then
+    pending("receives the terminal's master (skipped: the receiver needs python3)")
+    return
+  end
+  local dir, root
+  local ID = "nsbox-spec-console"
+  after_each(function()
+    if not dir then return end
+    H.sh(("bin/nsbox --root %s delete --force %s"):format(root, ID))
+    B.remove(dir)
+  end)
+
+  H.root_it("receives the master of the container's terminal at create, which start then runs on", function()
+    dir = bundle { "sh", "-c", "tty; read line; echo got $line" }
+    root = dir .. "/state"
+    local config = cjson.decode(H.slurp(dir .. "/config.json"))
+    config.process.terminal = true
+    H.write(dir .. "/config.json", cjson.encode(config))
+    local _, err, code = H.sh(("bin/nsbox --root %s create --bundle %s %s </dev/null"):format(root, dir, ID))
+    assert.same({ "nsbox: cannot allocate tty if nsbox will detach without setting console socket\n", 1 },
+      { err, code })
+    local socket = dir .. "/console.sock"
+    H.sh(("python3 spec/support/console_receiver.py %s %s/console.out >/dev/null 2>&1 & "
+      .. "for i in $(seq 50); do test -e %s.ready && break; sleep 0.1; done"):format(socket, dir, socket))
+    assert.same({ "", 0 }, { select(2, H.sh(("bin/nsbox --root %s create --bundle %s --console-socket %s %s "
+      .. "</dev/null >/dev/null"):format(root, dir, socket, ID))) })
+    assert.same({ "", 0 }, { select(2, H.sh(("bin/nsbox --root %s start %s"):format(root, ID))) })
+    H.sh(("for i in $(seq 100); do test -e %s/console.out && break; sleep 0.1; done"):format(dir))
+    assert.equal("typed\r\n/dev/pts/0\r\ngot typed\r\n", H.slurp(dir .. "/console.out"))
+  end)
+end)
+
 describe("nsbox and crun through the same lifecycle", function()
   if H.sh("command -v crun") == "" then
     pending("give the same exit statuses and state fields (skipped: crun is not installed)")
     return
   end
   local dir
-  after_each(function() if dir then B.remove(dir) end end)
+  after_each(function()
+    if not dir then return end
+    H.sh(("bin/nsbox --root %s/nsbox delete --force nsbox-spec-side; crun --root %s/crun delete -f nsbox-spec-side")
+      :format(dir, dir))
+    B.remove(dir)
+  end)
 
   H.root_it("give the same exit statuses and state fields", function()
     dir = bundle { "sh", "-c", "exec sleep 60" }
