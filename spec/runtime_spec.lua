@@ -175,6 +175,31 @@ describe("nsbox as an OCI runtime", function()
     assert.is_nil(state())
   end)
 
+  H.root_it("runs the hooks at their points with the state on stdin, and fails create when one fails", function()
+    local log = dir .. "/hooks.log"
+    local function on_host(name)
+      return { path = "/bin/sh", args = { "sh", "-c", ('echo %s $(grep -o \'"status": "[a-z]*"\') >>%s'):format(name,
+        log) } }
+    end
+    local config = cjson.decode(H.slurp(dir .. "/config.json"))
+    config.hooks = { prestart = { on_host("prestart") }, createRuntime = { on_host("createRuntime") },
+      createContainer = { { path = "/bin/sh", args = { "sh", "-c", "echo createContainer in $(hostname)" } } },
+      startContainer = { { path = "/bin/sh", args = { "sh", "-c", "echo startContainer in $(hostname)" } } },
+      poststart = { on_host("poststart") }, poststop = { on_host("poststop") } }
+    H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 0, "" }, { nsbox("create", "--bundle", dir, ID) })
+    assert.same({ 0, "" }, { nsbox("start", ID) })
+    assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
+    assert.equal('prestart "status": "creating"\ncreateRuntime "status": "creating"\n'
+      .. 'poststart "status": "running"\npoststop "status": "stopped"\n', H.slurp(log))
+    assert.equal("createContainer in crun\nstartContainer in crun\nstarted\n", H.slurp(out))
+    config.hooks = { createRuntime = { { path = "/bin/false" } } }
+    H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 1, "nsbox: createRuntime hook #0 (/bin/false): exited with status 1\n" },
+      { nsbox("create", "--bundle", dir, ID) })
+    assert.equal("", H.sh("ls " .. root))
+  end)
+
   H.root_it("logs errors as JSON lines with --log-format json, and refuses --systemd-cgroup", function()
     local _, err, code = H.sh(("bin/nsbox --root %s --log %s/log.json --log-format=json state %s"):format(root, dir,
       ID))

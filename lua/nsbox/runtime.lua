@@ -20,6 +20,7 @@ local core = require "nsbox.core"
 local cjson = require "cjson"
 local oci = require "nsbox.oci"
 local S = require "nsbox.runtime_state"
+local hooks = require "nsbox.runtime_hooks"
 
 local M = {}
 
@@ -211,7 +212,7 @@ local function container_recipe(config, bundle)
 end
 
 local function spawn_options(opts, tty)
-  if tty and not opts["console-socket"] and opts.parked then
+  if tty and not opts["console-socket"] and opts.detached then
     fail("cannot allocate tty if nsbox will detach without setting console socket")
   end
   if opts["console-socket"] and not tty then fail("cannot use console socket if nsbox will not allocate tty") end
@@ -225,11 +226,30 @@ local function hand_terminal(proc, opts)
   if not ok then fail(message) end
 end
 
--- What state.json keeps besides the pid.
+-- What state.json keeps besides the pid; config's hooks are taken out of it.
 local function fields_of(config, bundle)
   local root = type(config.root) == "table" and config.root.path or "rootfs"
   return { bundle = bundle, rootfs = root:sub(1, 1) == "/" and root or (bundle .. "/" .. root),
-    created = timestamp(), annotations = config.annotations, oci_version = config.ociVersion }
+    created = timestamp(), annotations = config.annotations, oci_version = config.ociVersion,
+    hooks = hooks.take(config) }
+end
+
+-- Hooks whose failure fails the step: an error naming the hook.
+local function run_hooks(c, names, status, in_container)
+  for _, name in ipairs(names) do
+    local why = hooks.run(c.fields.hooks, name, c:state_json(status), in_container and c.fields.pid or nil)
+    if why then fail(why) end
+  end
+end
+
+-- Hooks whose failure is only logged (poststart, poststop).
+local function run_hooks_logged(c, name, status)
+  local why = hooks.run(c.fields.hooks, name, c:state_json(status))
+  if why then log("warning", why) end
+end
+
+local function has_hooks(c)
+  return next(c.fields.hooks) ~= nil
 end
 
 -- Spawn the container with opts (park: parked on its exec.sock); its pid in the state and the pid file.
@@ -253,22 +273,38 @@ local function spawn_into(c, opts, config, bundle)
   return proc
 end
 
--- A failed create leaves nothing behind: no state, no process.
-local function creating(root, id, opts, body)
+local function destroy(c)
+  if c:alive() then
+    for _, pid in ipairs(container_pids(c.fields.pid)) do core.kill(pid, 9) end
+    if not core.wait_gone(c.fields.pid, 10000) then fail("container %s did not die of SIGKILL", c.fields.id) end
+  end
+  run_hooks_logged(c, "poststop", "stopped")
+  c:remove()
+end
+
+-- The container spawned parked (opts.parked) or not, and create's hooks run:
+-- a failure leaves nothing behind, no state and no process.
+local function creating(root, id, opts)
   local bundle = bundle_of(opts)
   local config = config_of(bundle)
   local c = S.new(root, id, fields_of(config, bundle))
-  local ok, result = pcall(body, c, config, bundle)
+  opts.parked = opts.parked or has_hooks(c)
+  local ok, proc = pcall(function()
+    local proc = spawn_into(c, opts, config, bundle)
+    run_hooks(c, { "prestart", "createRuntime" }, "creating")
+    run_hooks(c, { "createContainer" }, "creating", true)
+    return proc
+  end)
   if not ok then
-    c:remove()
-    error(result, 0)
+    if c.fields.pid then destroy(c) else c:remove() end
+    error(proc, 0)
   end
-  return c, result
+  return c, proc
 end
 
 local function create(root, id, opts)
-  opts.parked = true
-  local c, proc = creating(root, id, opts, function(c, config, bundle) return spawn_into(c, opts, config, bundle) end)
+  opts.parked, opts.detached = true, true
+  local c, proc = creating(root, id, opts)
   proc:detach()
   c:unlock()
 end
@@ -278,14 +314,25 @@ local START_REFUSED = {
   creating = "cannot start a container that is still being created",
 }
 
+-- A startContainer hook that fails stops the container, as runtime.md asks.
+local function release(c)
+  local ok, why = pcall(run_hooks, c, { "startContainer" }, "created", true)
+  if not ok then
+    core.kill(c.fields.pid, 9)
+    fail(why)
+  end
+  local released, message, errno = core.release(c:socket())
+  os.remove(c:socket())
+  if not released then fail(start_failure(c.fields.argv0 or "", message, errno)) end
+  run_hooks_logged(c, "poststart", "running")
+end
+
 local function start(root, id)
   local c = open(root, id)
   local status = c:status()
   if status ~= "created" then fail(START_REFUSED[status]) end
-  local ok, message, errno = core.release(c:socket())
-  os.remove(c:socket())
+  release(c)
   c:unlock()
-  if not ok then fail(start_failure(c.fields.argv0 or "", message, errno)) end
 end
 
 -- ---- kill and delete ----
@@ -297,14 +344,6 @@ local function kill(root, id, opts, sig)
   local pids = opts.all and container_pids(c.fields.pid) or { c.fields.pid }
   for _, pid in ipairs(pids) do core.kill(pid, signal) end
   c:unlock()
-end
-
-local function destroy(c)
-  if c:alive() then
-    for _, pid in ipairs(container_pids(c.fields.pid)) do core.kill(pid, 9) end
-    if not core.wait_gone(c.fields.pid, 10000) then fail("container %s did not die of SIGKILL", c.fields.id) end
-  end
-  c:remove()
 end
 
 local function delete(root, id, opts)
@@ -333,11 +372,17 @@ local function run(root, id, opts)
     create(root, id, opts)
     return start(root, id)
   end
-  local c, proc = creating(root, id, opts, function(c, config, bundle) return spawn_into(c, opts, config, bundle) end)
+  local c, proc = creating(root, id, opts)
+  if opts.parked then release(c) end
   c:unlock()
   local _, how, code = proc:wait()
   local after = S.open(root, id)
-  if after and not opts.keep then after:remove() elseif after then after:unlock() end
+  if after and not opts.keep then
+    run_hooks_logged(after, "poststop", "stopped")
+    after:remove()
+  elseif after then
+    after:unlock()
+  end
   os.exit(exit_code(how, code))
 end
 

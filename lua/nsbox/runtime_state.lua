@@ -149,8 +149,10 @@ end
 M.encode = encode
 
 -- The OCI state (runtime.md), with runc's extra fields, in runc's order.
-function Container:state_json()
-  local f, status = self.fields, self:status()
+-- status: what the state says, when the hooks of a lifecycle step are told another than the process shows.
+function Container:state_json(status)
+  local f = self.fields
+  status = status or self:status()
   local lines = {
     ("  \"ociVersion\": %s"):format(encode(f.oci_version or "1.0.2")),
     ("  \"id\": %s"):format(encode(f.id)),
