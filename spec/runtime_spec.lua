@@ -288,3 +288,44 @@ describe("nsbox and crun through the same lifecycle", function()
     assert.equal((results.crun.keys:gsub(" systemd%-scope", "")), results.nsbox.keys)
   end)
 end)
+
+describe("nsbox spec and nsbox features", function()
+  it("print what the runtime can do as runc's features JSON", function()
+    local text, err, code = H.nsbox { "features" }
+    assert.same({ "", 0 }, { err, code })
+    local features = cjson.decode(text)
+    assert.same({ "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" },
+      features.hooks)
+    assert.same({ "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" }, features.linux.namespaces)
+    assert.is_true(#features.mountOptions > 0 and #features.linux.capabilities > 0)
+  end)
+
+  local dir
+  after_each(function() if dir then B.remove(dir) end end)
+
+  -- The starter config with a command in place of its interactive shell.
+  local function starter(flags, nobody)
+    dir = B.rootfs { "bin", "proc", "dev", "sys" }
+    -- Writable for nobody: the rootless case writes config.json and its state there.
+    assert(os.execute(("cd %s && mkdir -p b/rootfs && mv bin proc dev sys b/rootfs/ && chmod a+rwx . b"):format(dir)))
+    local _, err, code = H.nsbox({ "spec", "--bundle", dir .. "/b", table.unpack(flags) }, { nobody = nobody })
+    assert.same({ "", 0 }, { err, code })
+    assert.same({ "", "nsbox: File " .. dir .. "/b/config.json exists. Remove it first\n", 1 },
+      { H.nsbox { "spec", "--bundle", dir .. "/b" } })
+    local config = cjson.decode(H.slurp(dir .. "/b/config.json"))
+    config.process.terminal, config.process.args = false, { "sh", "-c", "hostname; id -u" }
+    H.write(dir .. "/b/config.json", cjson.encode(config))
+  end
+
+  H.root_it("write a starter config.json that runs as it is", function()
+    starter {}
+    assert.same({ "nsbox\n0\n", "", 0 }, { H.sh(("cd %s/b && %s/bin/nsbox --root %s/state run box </dev/null")
+      :format(dir, os.getenv("PWD"), dir)) })
+  end)
+
+  H.root_it("write a rootless starter config.json that an unprivileged user runs", function()
+    starter({ "--rootless" }, true)
+    assert.same({ "nsbox\n0\n", "", 0 }, { H.sh(("cd %s/b && %s%s/bin/nsbox --root %s/state run box </dev/null")
+      :format(dir, H.NOBODY, os.getenv("PWD"), dir)) })
+  end)
+end)

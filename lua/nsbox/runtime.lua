@@ -482,12 +482,23 @@ local function ps(root, id, opts)
   for _, pid in ipairs(pids) do print(pid) end
 end
 
+-- ---- features and spec ----
+
+local function write_spec(opts)
+  local path = (opts.bundle or ".") .. "/config.json"
+  if core.realpath(path) then fail("File %s exists. Remove it first", path) end
+  local config = require "nsbox.runtime_config"
+  local f, message = io.open(path, "w")
+  if not f then fail(message) end
+  f:write(config.pretty(config.starter(opts.rootless)), "\n")
+  f:close()
+end
+
 -- ---- the command line ----
 
 local UNSUPPORTED = {
   pause = "no cgroup freezer", resume = "no cgroup freezer", update = "no cgroups of its own",
   checkpoint = "no CRIU", restore = "no CRIU", events = "no cgroup statistics",
-  features = "not yet", spec = "not yet",
 }
 
 M.VERBS = {
@@ -510,6 +521,12 @@ M.VERBS = {
     run = function(root, o) list(root, o) end },
   ps = { flags = { format = "value", f = "=format" },
     run = function(root, o, args, i) ps(root, operand(args, i, "ps"), o) end },
+  features = { flags = {}, stateless = true, run = function()
+    local config = require "nsbox.runtime_config"
+    print(config.pretty(config.features()))
+  end },
+  spec = { flags = { rootless = "bool", bundle = "value", b = "=bundle" }, stateless = true,
+    run = function(_, o) write_spec(o) end },
 }
 for verb in pairs(UNSUPPORTED) do M.VERBS[verb] = M.VERBS[verb] or { unsupported = true } end
 
@@ -537,7 +554,7 @@ local function dispatch(args)
   if entry.unsupported then fail("'%s' is not supported by nsbox's runtime (%s)", verb, UNSUPPORTED[verb]) end
   local opts, from = parse_flags(args, i + 1, entry.flags)
   log("debug", "nsbox " .. table.concat(args, " "))
-  entry.run(global.root or S.default_root(), opts, args, from)
+  entry.run(global.root or (not entry.stateless and S.default_root() or nil), opts, args, from)
 end
 
 -- bin/nsbox's arguments; exits 0, or 1 with the error on stderr and in the log.
