@@ -554,7 +554,8 @@ local function dispatch(args)
   if entry.unsupported then fail("'%s' is not supported by nsbox's runtime (%s)", verb, UNSUPPORTED[verb]) end
   local opts, from = parse_flags(args, i + 1, entry.flags)
   log("debug", "nsbox " .. table.concat(args, " "))
-  entry.run(global.root or (not entry.stateless and S.default_root() or nil), opts, args, from)
+  entry.run(global.root and S.absolute(global.root) or (not entry.stateless and S.default_root() or nil), opts, args,
+    from)
 end
 
 -- bin/nsbox's arguments; exits 0, or 1 with the error on stderr and in the log.

@@ -38,6 +38,12 @@ function M.default_root()
   return runtime_dir .. "/nsbox"
 end
 
+-- A --root given relative to where we stand, as an absolute path (the state names the bundle's too).
+function M.absolute(path)
+  if path:sub(1, 1) == "/" then return path end
+  return assert(core.realpath(".")) .. "/" .. path
+end
+
 local function mkdir_p(path)
   local so_far = ""
   for part in path:gmatch("[^/]+") do
