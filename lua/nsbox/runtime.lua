@@ -54,7 +54,9 @@ local function set_flag(opts, spec, name, value, word)
   if kind and kind:sub(1, 1) == "=" then name, kind = kind:sub(2), spec[kind:sub(2)] end
   if not kind then fail("flag provided but not defined: %s", word) end
   if kind == "bool" then
-    if value ~= nil and value ~= "true" and value ~= "false" then fail("invalid boolean value %q for %s", value, word) end
+    if value ~= nil and value ~= "true" and value ~= "false" then
+      fail("invalid boolean value %q for %s", value, word)
+    end
     opts[name] = value ~= "false"
     return false
   end
