@@ -129,7 +129,7 @@ pack:
 lint:
 	luacheck --no-color -q lua spec bench doc recipes bin/nsbox
 
-# The man page and the README's flag table, from nsbox.flags.
+# The man page and doc/command.md's flag table, from nsbox.flags.
 doc: all
 	lua doc/generate.lua
 

@@ -28,6 +28,6 @@ return {
     name = "rootfs (recipes/rootfs.lua, busybox)",
     recipe = script_recipe("recipes/rootfs.lua", os.getenv("BENCH_ROOTFS") or "build/bench/rootfs"),
   },
-  -- Last: the growth rows run under the last shape, all.lua's, as the README's table says.
+  -- Last: the growth rows run under the last shape, all.lua's, as doc/performance.md's table says.
   { name = "all (recipes/all.lua)", recipe = script_recipe "recipes/all.lua" },
 }

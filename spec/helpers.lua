@@ -1,6 +1,7 @@
 -- Shared by the specs: root guards, running commands and recipes as a user
 -- would, and capturing what a sandboxed command prints.
 local nsbox = require "nsbox"
+local luassert = require "luassert" -- busted's assert: the global one here is Lua's
 
 local H = {}
 
@@ -89,14 +90,46 @@ function H.capture(recipe, argv)
   return out, ok, how, code
 end
 
--- Run a Lua script in the background that starts a sandboxed `sleep SECONDS`,
--- send SIGNAL to the script once that sleep exists, and return what the
--- script printed. SECONDS should be unique to the spec so pgrep finds it.
-function H.signal_waiting_parent(script, seconds, signal)
-  local lua = "lua -e " .. H.quote('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
-    .. 'package.cpath = "build/?.so;" .. package.cpath; ' .. script)
-  return (H.sh(lua .. " & for i in $(seq 100); do pgrep -f '^sleep " .. seconds .. "$' >/dev/null && break; "
-    .. "sleep 0.1; done; sleep 0.2; kill -" .. signal .. " $!; wait $!"))
+-- The error fn raises for these arguments (failing the spec if it returns).
+function H.refusal(fn, ...)
+  local ok, err = pcall(fn, ...)
+  luassert.is_false(ok, "expected a refusal")
+  return err
+end
+
+-- The error nsbox.recipe raises for t.
+function H.recipe_error(t)
+  return H.refusal(nsbox.recipe, t)
+end
+
+-- The spec that a SIGTERM sent to a Lua script waiting in nsbox.run reaches
+-- the sandbox: the script runs `sleep SECONDS` under recipe (Lua source of a
+-- table) in the background, is signalled once that sleep exists, and prints
+-- what run returned. SECONDS should be unique to the spec so pgrep finds it.
+function H.root_it_passes_sigterm_on(name, recipe, seconds)
+  H.root_it(name, function()
+    local script = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+      .. 'package.cpath = "build/?.so;" .. package.cpath; local nsbox = require "nsbox"; '
+      .. ('print(nsbox.run(%s, { "sleep", %q }))'):format(recipe, seconds)
+    local out = H.sh("lua -e " .. H.quote(script) .. " & for i in $(seq 100); do pgrep -f '^sleep " .. seconds
+      .. "$' >/dev/null && break; sleep 0.1; done; sleep 0.2; kill -TERM $!; wait $!")
+    luassert.equal("nil\tsignal\t15\n", out)
+  end)
+end
+
+-- Snapshot the host's mount table now, and return the function that adds,
+-- where the spec file calls it (last), the spec finding that table unchanged
+-- after the specs named by what.
+function H.host_mounts_kept(what)
+  local before = slurp("/proc/self/mountinfo")
+  return function()
+    local env = spec_env("describe")
+    env.describe("after the " .. what .. " specs", function()
+      env.it("the host's mount table is as it was", function()
+        luassert.equal(before, slurp("/proc/self/mountinfo"))
+      end)
+    end)
+  end
 end
 
 -- A new directory, removed when the spec ends (busted's finally, which is

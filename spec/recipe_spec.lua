@@ -3,11 +3,7 @@
 local nsbox = require "nsbox"
 local H = require "helpers"
 
-local function recipe_error(t)
-  local ok, err = pcall(nsbox.recipe, t)
-  assert.is_false(ok, "expected an error")
-  return err
-end
+local recipe_error = H.recipe_error
 
 describe("nsbox.recipe validation", function()
   it("names an unknown key and suggests the closest known one", function()

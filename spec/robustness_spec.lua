@@ -5,15 +5,7 @@ local nsbox = require "nsbox"
 local oci = require "nsbox.oci"
 local H = require "helpers"
 
-local function refusal(fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected a refusal")
-  return err
-end
-
-local function recipe_error(t)
-  return refusal(nsbox.recipe, t)
-end
+local refusal, recipe_error = H.refusal, H.recipe_error
 
 -- An __index that never returns nil: ipairs, # by hand, t[k] never end.
 local function endless(list)

@@ -4,13 +4,8 @@ local nsbox = require "nsbox"
 local H = require "helpers"
 local B = require "support.busybox"
 
-local function recipe_error(t)
-  local ok, err = pcall(nsbox.recipe, t)
-  assert.is_false(ok)
-  return err
-end
-
-local MOUNTINFO_BEFORE = H.slurp("/proc/self/mountinfo")
+local recipe_error = H.recipe_error
+local host_mounts_kept = H.host_mounts_kept("rootfs")
 
 describe("rootfs keys are checked before any fork:", function()
   local NS = { "mount", "pid", "uts", "ipc", "net" }
@@ -154,8 +149,4 @@ describe("recipes/rootfs.lua", function()
   end
 end)
 
-describe("after the rootfs specs", function()
-  it("the host's mount table is as it was", function()
-    assert.equal(MOUNTINFO_BEFORE, H.slurp("/proc/self/mountinfo"))
-  end)
-end)
+host_mounts_kept()

@@ -12,39 +12,31 @@
 -- config.json` shows the culprit.
 
 local cjson = require "cjson"
+local check = require "nsbox.check"
 
 local M = {}
 
--- Refusals travel as this type so that load and translate can re-raise them
--- at their caller's line, however deep they were found.
-local Refusal = {}
-
-local function refuse(fmt, ...)
-  error(setmetatable({ message = fmt:format(...) }, Refusal), 0)
-end
+-- A refusal is a check.Invalid, as for a recipe: load and translate raise it
+-- again at their caller's line (check.refusing), however deep it was found.
+local invalid = check.invalid
 
 local function because(why)
   return why and (" (" .. why .. ")") or ""
 end
 
 local function unsupported(path, why)
-  refuse("unsupported field '%s'%s", path, because(why))
+  invalid("unsupported field '%s'%s", path, because(why))
 end
 
-local check = require "nsbox.check"
-
 local function unsupported_value(value, path, why)
-  refuse("unsupported value '%s' in %s%s", check.shown(value), path, because(why))
+  invalid("unsupported value '%s' in %s%s", check.shown(value), path, because(why))
 end
 
 local set_of, sorted_keys = check.set_of, check.sorted_names
 
 -- ---- JSON paths and types ----
 
-local function field(path, key)
-  if not key:match("^[%a_][%w_]*$") then return ('%s["%s"]'):format(path, check.shown(key)) end
-  return path == "" and check.shown(key) or (path .. "." .. check.shown(key))
-end
+local field = check.key_path -- "linux.sysctl", "net.ipv4.ip_forward" -> 'linux.sysctl["net.ipv4.ip_forward"]'
 
 local function item(path, i)
   return ("%s[%d]"):format(path, i - 1)
@@ -87,7 +79,7 @@ local function is_object(value)
 end
 
 local function expect(ok, value, what, path)
-  if not ok then refuse("'%s' must be %s, got %s", path == "" and "config.json" or path, what, describe(value)) end
+  if not ok then invalid("'%s' must be %s, got %s", path == "" and "config.json" or path, what, describe(value)) end
   return value
 end
 
@@ -97,15 +89,12 @@ local function array(value, path) return expect(is_array(value), value, "an arra
 
 -- cjson reads every number as a float; recipes want integers.
 local function integer(value, path, min, max)
-  local n = math.type(value) and math.tointeger(value)
-  if not n or n < min or n > max then
-    refuse("'%s' must be an integer from %d to %d, got %s", path, min, max, describe(value))
-  end
-  return n
+  expect(type(value) == "number", value, ("an integer from %d to %d"):format(min, max), path)
+  return check.integer(math.tointeger(value) or value, path, min, max)
 end
 
 local function id(value, path)
-  return integer(value, path, 0, 0xFFFFFFFE)
+  return integer(value, path, 0, check.MAX_ID)
 end
 
 -- An object whose members must all be in known (when given): any other is refused by name.
@@ -118,9 +107,7 @@ local function object(value, path, known)
 end
 
 local function absolute(value, path)
-  str(value, path)
-  if value:sub(1, 1) ~= "/" then refuse("'%s' must be an absolute path, got '%s'", path, value) end
-  return value
+  return check.absolute(str(value, path), path)
 end
 
 -- The items of an array, each passed through convert(item, its path).
@@ -154,7 +141,7 @@ end
 local function resolve(path, bundle, where)
   if path:sub(1, 1) == "/" then return path end
   if not bundle then
-    refuse("'%s' is relative ('%s'): pass the bundle directory, oci.translate(config, bundle_dir)", where, path)
+    invalid("'%s' is relative ('%s'): pass the bundle directory, oci.translate(config, bundle_dir)", where, path)
   end
   return clean(bundle .. "/" .. path)
 end
@@ -174,7 +161,7 @@ local function namespaces(list, r)
     object(entry, at, { type = true, path = true })
     local kind = str(entry.type, at .. ".type")
     local name = NAMESPACES[kind] or unsupported_value(kind, at .. ".type")
-    if ns.created[name] or ns.joined[name] then refuse("'%s': namespace type '%s' is listed twice", at, kind) end
+    if ns.created[name] or ns.joined[name] then invalid("'%s': namespace type '%s' is listed twice", at, kind) end
     if entry.path == nil then
       ns.created[name] = true
       r.namespaces[#r.namespaces + 1] = name
@@ -191,9 +178,9 @@ end
 -- setting it up in a joined namespace would change someone else's.
 local function needs_new(ns, name, path)
   if ns.joined[name] then
-    refuse("'%s' needs a new %s namespace, but linux.namespaces joins %s", path, name, ns.joined[name])
+    invalid("'%s' needs a new %s namespace, but linux.namespaces joins %s", path, name, ns.joined[name])
   elseif not ns.created[name] then
-    refuse("'%s' needs a new %s namespace: add {\"type\": \"%s\"} to linux.namespaces", path, name, name)
+    invalid("'%s' needs a new %s namespace: add {\"type\": \"%s\"} to linux.namespaces", path, name, name)
   end
 end
 
@@ -217,7 +204,7 @@ local function environment(list)
   local env = {}
   for i, entry in ipairs(each(list, "process.env", str)) do
     local name, value = entry:match("^([^=]+)=(.*)$")
-    if not name then refuse("'%s' must be NAME=VALUE, got '%s'", item("process.env", i), entry) end
+    if not name then invalid("'%s' must be NAME=VALUE, got '%s'", item("process.env", i), entry) end
     env[name] = value
   end
   return env
@@ -287,7 +274,7 @@ local function rlimits(list)
     local kind = str(entry.type, at .. ".type")
     local name = (kind:match("^RLIMIT_(%u+)$") or ""):lower()
     if not RLIMITS[name] then unsupported_value(kind, at .. ".type") end
-    if out[name] then refuse("'%s': %s is listed twice", at, kind) end
+    if out[name] then invalid("'%s': %s is listed twice", at, kind) end
     out[name] = { limit(entry.soft, at .. ".soft"), limit(entry.hard, at .. ".hard") }
   end
   return out
@@ -302,7 +289,7 @@ local function process(p, r)
   if p.terminal ~= nil and bool(p.terminal, "process.terminal") then r.tty = true end
   if p.args ~= nil then
     r.argv = each(p.args, "process.args", str)
-    if #r.argv == 0 then refuse("'process.args' must not be empty") end
+    if #r.argv == 0 then invalid("'process.args' must not be empty") end
   end
   r.clearenv = true
   if p.env ~= nil then r.env = environment(p.env) end
@@ -601,16 +588,6 @@ local function translate(config, bundle)
   return r
 end
 
--- fn(...), with a refusal re-raised at the line that called the public
--- function; that function must not tail-call this one, or level 3 is lost.
-local function refusing(fn, ...)
-  local ok, result = pcall(fn, ...)
-  if ok then return result end
-  local mt = getmetatable(result)
-  if mt == Refusal or mt == check.Invalid then error("nsbox.oci: " .. result.message, 3) end
-  error(result, 0)
-end
-
 -- oci.translate(config, bundle_dir) -> recipe table: config is config.json
 -- decoded; bundle_dir, needed when config has relative paths, anchors them.
 function M.translate(config, bundle_dir)
@@ -620,8 +597,7 @@ function M.translate(config, bundle_dir)
   if bundle_dir ~= nil and type(bundle_dir) ~= "string" then
     error("nsbox.oci: the bundle directory must be a string, got " .. type(bundle_dir), 2)
   end
-  local r = refusing(translate, config, bundle_dir)
-  return r
+  return check.refusing("nsbox.oci: ", translate, config, bundle_dir)
 end
 
 local function read_config(path)
@@ -636,16 +612,20 @@ local function read_config(path)
   return config
 end
 
+local function load(bundle_dir)
+  local config, message = read_config((bundle_dir:gsub("/+$", "")) .. "/config.json")
+  if not config then return nil, message end
+  local r = translate(config, bundle_dir)
+  return r, r.argv
+end
+
 -- oci.load(bundle_dir) -> recipe table, argv | nil, message when config.json
 -- cannot be read or is not JSON.
 function M.load(bundle_dir)
   if type(bundle_dir) ~= "string" then
     error("nsbox.oci: load expects the bundle directory, a string; got " .. type(bundle_dir), 2)
   end
-  local config, message = read_config((bundle_dir:gsub("/+$", "")) .. "/config.json")
-  if not config then return nil, message end
-  local r = refusing(translate, config, bundle_dir)
-  return r, r.argv
+  return check.refusing("nsbox.oci: ", load, bundle_dir)
 end
 
 return M

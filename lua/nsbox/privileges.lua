@@ -4,6 +4,7 @@
 
 local core = require "nsbox.core"
 local check = require "nsbox.check"
+local idmap = require "nsbox.idmap"
 local rootfs = require "nsbox.rootfs"
 
 local invalid = check.invalid
@@ -113,45 +114,6 @@ local function validate_rlimits(rlimits)
   return out
 end
 
--- The kernel's overflow id (nobody), which unmapped ids show as.
-local function overflow_id(kind)
-  local f = io.open("/proc/sys/kernel/overflow" .. kind)
-  local id = f and math.tointeger(tonumber(f:read("l")))
-  if f then f:close() end
-  return id or 65534
-end
-
--- A new user namespace's uid and gid maps: the recipe's, or 0 inside mapped
--- to the caller's own ids; with `unprivileged`, a root caller's 0 inside is
--- nobody outside instead, so that root in the sandbox is not root on files.
-function M.id_maps(r)
-  if r.uid_map or r.gid_map then return r.uid_map, r.gid_map end
-  local _, _, euid, egid = core.ids()
-  if r.unprivileged and euid == 0 then euid, egid = overflow_id("uid"), overflow_id("gid") end
-  return { { inside = 0, outside = euid, count = 1 } }, { { inside = 0, outside = egid, count = 1 } }
-end
-
--- The id outside that id inside maps to, or nil.
-local function outside(map, id)
-  for _, r in ipairs(map) do
-    if id >= r.inside and id < r.inside + r.count then return r.outside + id - r.inside end
-  end
-end
-
--- The child of a user namespace keeps the caller's ids outside until it
--- switches. When 0 inside is someone else outside (root running with
--- `unprivileged`, or maps of its own), it becomes that root first, so that
--- nothing of the plan or the command acts with the caller's host ids.
-function M.namespace_root_step(r, add)
-  local uid_map, gid_map = M.id_maps(r)
-  local _, _, euid, egid = core.ids()
-  local uid, gid = outside(uid_map, 0), outside(gid_map, 0)
-  if uid and gid and (uid ~= euid or gid ~= egid) then
-    add { op = "identity", uid = 0, gid = 0, keep_caps = true,
-      desc = ("become root of the user namespace (uid %d, gid %d outside)"):format(uid, gid) }
-  end
-end
-
 -- user = { uid, gid, groups }: ids must exist in the user namespace's maps.
 local function validate_user(user, r, has)
   check.type(user, "table", "user")
@@ -168,12 +130,12 @@ local function validate_user(user, r, has)
   end
   if not has.user then return out end
   local _, _, euid = core.ids()
-  local uid_map, gid_map = M.id_maps(r)
-  if not outside(uid_map, out.uid) then
+  local uid_map, gid_map = idmap.id_maps(r)
+  if not idmap.outside(uid_map, out.uid) then
     invalid("'user.uid' %d has no mapping in the user namespace's uid_map", out.uid)
   end
   for i, g in ipairs { out.gid, table.unpack(out.groups or {}) } do
-    if not outside(gid_map, g) then
+    if not idmap.outside(gid_map, g) then
       invalid("'%s' %d has no mapping in the user namespace's gid_map", i == 1 and "user.gid" or "user.groups", g)
     end
   end
@@ -217,7 +179,7 @@ local function final_uid(r, has)
   return (core.ids())
 end
 
-local function caps_steps(r, has, add)
+local function caps_steps(r, has)
   local c = r.caps
   local ambient = c.ambient
   if ambient == "auto" then ambient = final_uid(r, has) ~= 0 and c.permitted or {} end
@@ -227,10 +189,13 @@ local function caps_steps(r, has, add)
     short(c.effective), short(c.permitted), short(c.inheritable), short(ambient))
 end
 
--- The steps, in the order the kernel needs them: limits while still
+-- The last steps, in the order the kernel needs them: limits while still
 -- privileged, the bounding set while CAP_SETPCAP is there, the identity
--- with the kept capabilities, then the final sets.
-function M.compile(r, has, add)
+-- with the kept capabilities, then the final sets; the init reaper and the
+-- parent-death signal for the exec.
+function M.compile(r, plan, add)
+  plan.init, plan.die_with_parent = r.init, r.die_with_parent
+  local has = check.set_of(r.namespaces)
   local names = check.sorted_names(r.rlimits or {})
   for _, name in ipairs(names) do
     local l = r.rlimits[name]
@@ -240,7 +205,7 @@ function M.compile(r, has, add)
   if r.umask then add { op = "umask", mode = r.umask, desc = ("set umask %04o"):format(r.umask) } end
   local caps, caps_desc
   if r.caps then
-    caps, caps_desc = caps_steps(r, has, add)
+    caps, caps_desc = caps_steps(r, has)
     add(setmetatable({ op = "drop_bounding", desc = "limit the bounding set to " .. short(r.caps.bounding) },
       { __index = caps }))
   end

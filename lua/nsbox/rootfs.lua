@@ -1,7 +1,8 @@
--- nsbox.rootfs: the tree the command sees: a root directory to pivot into,
--- the recipe's mounts placed under it, masked and read-only paths, sysctls.
--- Validated here; compiled into the steps between the namespaces' set-up and
--- the privileges.
+-- nsbox.rootfs: the concern of the tree the command sees: a root directory
+-- to pivot into, the recipe's mounts placed under it (nsbox.mounts checks
+-- and compiles each entry), masked and read-only paths, sysctls. One
+-- concern, since where a mount lands depends on the rootfs and on the
+-- scratch mounts before it.
 --
 -- Every target under a rootfs is resolved inside it, its symlinks too, as
 -- the command will see it. The host's files never change: what is created
@@ -20,7 +21,7 @@ local invalid = check.invalid
 local M = {}
 
 M.KEYS = {
-  rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
+  mounts = "list", rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
   masked = "list", readonly = "list", sysctl = "map",
 }
 
@@ -85,19 +86,31 @@ local function under(path, base)
   return path:sub(1, #base + 1) == base .. "/"
 end
 
+-- The scratch mounts (tmpfs, dev) among mounts, seen in order: whatever a
+-- recipe creates inside one leaves the host's files alone. holding(target)
+-- is the innermost one seen so far that holds target, or nil.
+local function scratch_mounts()
+  local scratch = {}
+  local function holding(target)
+    for i = #scratch, 1, -1 do
+      if under(target, scratch[i]) then return scratch[i] end
+    end
+  end
+  local function saw(m)
+    if mounts.SCRATCH[m.type] then scratch[#scratch + 1] = m.target end
+  end
+  return holding, saw
+end
+
 -- Without a rootfs, what a recipe creates must lie in a scratch mount of its own.
 local function check_creations(list)
-  local scratch = {}
+  local holding, saw = scratch_mounts()
   for i, m in ipairs(list) do
-    if mounts.CREATES[m.type] then
-      local inside = false
-      for _, base in ipairs(scratch) do inside = inside or under(m.target, base) end
-      if not inside then
-        invalid("'mounts[%d].target': without rootfs, a %s must lie under a tmpfs or dev mounted earlier in "
-          .. "mounts, so that the host's files never change; got '%s'", i, m.type, m.target)
-      end
+    if mounts.CREATES[m.type] and not holding(m.target) then
+      invalid("'mounts[%d].target': without rootfs, a %s must lie under a tmpfs or dev mounted earlier in "
+        .. "mounts, so that the host's files never change; got '%s'", i, m.type, m.target)
     end
-    if mounts.SCRATCH[m.type] then scratch[#scratch + 1] = m.target end
+    saw(m)
   end
 end
 
@@ -118,7 +131,6 @@ local function check_sysfs(list, has)
   end
 end
 
--- Checks the rootfs keys of the merged table t into the recipe r (its mounts already checked).
 -- The child keeps the ids of the mounts the sandbox owns in a fixed array.
 local function check_owned_count(r)
   local owned = r.rootfs and 1 or 0
@@ -129,8 +141,18 @@ local function check_owned_count(r)
   end
 end
 
+local function validate_mounts(list, has)
+  local out = {}
+  for i, entry in ipairs(check.list(list, "mounts")) do
+    out[i] = mounts.validate(entry, i)
+    needs(has, "mount", ("mounts[%d]"):format(i))
+  end
+  check_sysfs(out, has)
+  return out
+end
+
 function M.validate(t, r, has)
-  check_sysfs(r.mounts, has)
+  r.mounts = validate_mounts(t.mounts or {}, has)
   if t.rootfs ~= nil then
     r.rootfs = mounts.path(t.rootfs, "rootfs")
     if core.same_file(r.rootfs, "/") then
@@ -138,7 +160,8 @@ function M.validate(t, r, has)
         .. "rootfs would change the host's files", r.rootfs)
     end
     needs(has, "mount", "rootfs")
-    r.cwd = r.cwd or "/"
+    -- The command starts in the new root unless the recipe says where (nsbox.exec's cwd).
+    if t.cwd == nil then r.cwd = "/" end
   else
     check_creations(r.mounts)
   end
@@ -183,17 +206,13 @@ end
 -- may, without one only those inside a scratch mount. The child resolves
 -- the base inside the rootfs and creates only on mounts the sandbox made.
 local function placer(root)
-  local scratch = {}
+  local holding, saw = scratch_mounts()
   local prefix = root or ""
   local function at(target)
-    for i = #scratch, 1, -1 do
-      if under(target, scratch[i]) then return prefix .. target, #prefix + #scratch[i], true end
-    end
+    local base = holding(target)
+    if base then return prefix .. target, #prefix + #base, true end
     if root then return prefix .. (target == "/" and "" or target), #prefix, true end
     return target, 0, false
-  end
-  local function saw(m)
-    if mounts.SCRATCH[m.type] then scratch[#scratch + 1] = m.target end
   end
   return at, saw
 end
@@ -229,7 +248,7 @@ end
 -- Every step placed under the rootfs resolves its target inside it
 -- (root_len); the rootfs bind and the tmpfs of tmpfs and dev mounts are the
 -- sandbox's own (owned), the only mounts the child creates anything in.
-function M.compile(r, add)
+function M.compile(r, _, add)
   local root = r.rootfs
   if root then
     add { op = "bind", source = root, target = root, recursive = true, owned = true,

@@ -207,7 +207,7 @@ end
 -- ---- valid starting points ----
 
 local function has_time_namespaces()
-  return require("nsbox.namespaces").kernel_has_time_namespaces()
+  return require("nsbox.ns").kernel_has_time_namespaces()
 end
 
 -- A recipe that spawning cannot turn against the host: created files land in

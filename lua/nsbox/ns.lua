@@ -1,19 +1,30 @@
--- nsbox.namespaces: how the command gets its namespaces. Usually clone
--- creates them all at once. With `join` or a time namespace the plan starts
--- instead with steps: setns into the joined namespaces, unshare the new ones
--- (so that they belong to a joined user namespace), write the time offsets,
--- then fork, because PID and time namespaces take only children made after.
+-- nsbox.ns: the concern of which namespaces the command is in: those it
+-- creates (namespaces), those it joins (join), a new time namespace's
+-- offsets (time). Usually clone creates them all at once. With `join` or a
+-- time namespace the plan starts instead with steps: setns into the joined
+-- namespaces, unshare the new ones (so that they belong to a joined user
+-- namespace), write the time offsets, then fork, because PID and time
+-- namespaces take only children made after.
 --
 -- Why not clone3 with CLONE_NEWTIME: a time namespace's offsets can only be
 -- written before any process is in it, and clone3 puts the child in at once.
+--
+-- (nsbox.namespaces(), the public function, is nsbox.lsns's: which
+-- namespaces a process is in.)
 
+local core = require "nsbox.core"
 local check = require "nsbox.check"
+local idmap = require "nsbox.idmap"
 
 local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = { join = "value", time = "value" }
+M.KEYS = { namespaces = "list", join = "value", time = "value" }
+
+-- The namespaces a recipe may ask for, in the order of namespaces(7).
+M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "time", "user", "uts" }
+local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 
 -- Recipe names of the types that can be joined, and their /proc/PID/ns files.
 M.PROC_NAME = {
@@ -38,6 +49,34 @@ function M.kernel_has_time_namespaces()
   local f = io.open("/proc/self/ns/time")
   if f then f:close() end
   return f ~= nil
+end
+
+local function read_sysctl(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local value = f:read("l")
+  f:close()
+  return value
+end
+
+-- Why the kernel refused a user namespace, and the switch that allows it.
+function M.user_namespace_blocker(euid)
+  local max = read_sysctl("/proc/sys/user/max_user_namespaces")
+  if max == "0" then
+    return "user namespaces are disabled (user.max_user_namespaces is 0); "
+      .. "enable them with: sysctl -w user.max_user_namespaces=15000"
+  end
+  if euid == 0 then return nil end
+  if read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0" then
+    return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone is 0); "
+      .. "enable them with: sysctl -w kernel.unprivileged_userns_clone=1"
+  end
+  if read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" then
+    return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1); "
+      .. "allow them with: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, "
+      .. "or an AppArmor profile for lua granting 'userns,'"
+  end
+  return nil
 end
 
 local function join_target(target, where)
@@ -78,7 +117,34 @@ local function validate_time(time, has)
   return time
 end
 
+-- The namespaces to create, each once, into the list it returns and the set has.
+-- An unprivileged caller can create the others only from inside a new user
+-- namespace, so it gets one whenever it asks for any (unless it joins one).
+local function validate_namespaces(list, has, joining)
+  local out = {}
+  for i, name in ipairs(check.list(list, "namespaces")) do
+    check.type(name, "string", ("namespaces[%d]"):format(i))
+    if not NAMESPACE_SET[name] then
+      invalid("namespaces[%d]: unknown namespace '%s'%s; known: %s", i, name,
+        check.suggestion(name, M.NAMESPACES), table.concat(M.NAMESPACES, ", "))
+    end
+    if not has[name] then
+      has[name] = true
+      out[#out + 1] = name
+    end
+  end
+  local _, _, euid = core.ids()
+  if euid ~= 0 and #out > 0 and not has.user and not joining then
+    table.insert(out, 1, "user")
+    has.user = true
+  end
+  return out
+end
+
+-- The first concern: it fills has, the set of namespaces the recipe creates,
+-- which the others' keys may need.
 function M.validate(t, r, has)
+  r.namespaces = validate_namespaces(t.namespaces or {}, has, t.join ~= nil)
   if t.join ~= nil then
     r.join = validate_join(t.join, has)
     if has.user then
@@ -149,15 +215,9 @@ local function join_steps(join, add)
   return joined
 end
 
--- Fills plan.namespaces (what clone creates) and adds the leading steps.
--- Returns true, or nil, message, errno when a process to join is gone.
-function M.compile(r, plan, add)
-  local has = check.set_of(r.namespaces)
-  if not r.join and not has.time then
-    plan.namespaces = r.namespaces
-    return true
-  end
-  -- Only the user namespace comes from clone: the parent must write its maps.
+-- With a join or a time namespace: clone creates only the user namespace
+-- (the parent must write its maps), steps do the rest.
+local function entry_steps(r, plan, add, has)
   plan.namespaces = has.user and { "user" } or {}
   local joined, message, errno = join_steps(r.join or {}, add)
   if not joined then return nil, message, errno end
@@ -173,6 +233,38 @@ function M.compile(r, plan, add)
     add { op = "fork", desc = "fork into the new pid and time namespaces, staying behind to relay" }
   end
   return true
+end
+
+-- The child keeps the caller's ids outside until it switches. When 0 inside
+-- a new user namespace is someone else outside (root running with
+-- `unprivileged`, or maps of its own), it becomes that root first, so that
+-- nothing of the plan or the command acts with the caller's host ids.
+local function namespace_root_step(r, add)
+  local uid_map, gid_map = idmap.id_maps(r)
+  local _, _, euid, egid = core.ids()
+  local uid, gid = idmap.outside(uid_map, 0), idmap.outside(gid_map, 0)
+  if uid and gid and (uid ~= euid or gid ~= egid) then
+    add { op = "identity", uid = 0, gid = 0, keep_caps = true,
+      desc = ("become root of the user namespace (uid %d, gid %d outside)"):format(uid, gid) }
+  end
+end
+
+-- Sets plan.namespaces (what clone creates); the steps that join, unshare
+-- and fork; then, inside, what every later step relies on: being root of a
+-- new user namespace, and a new mount namespace that nothing propagates out of.
+-- Returns nil, message, errno when a process to join is gone.
+function M.compile(r, plan, add)
+  local has = check.set_of(r.namespaces)
+  if r.join or has.time then
+    local ok, message, errno = entry_steps(r, plan, add, has)
+    if not ok then return nil, message, errno end
+  else
+    plan.namespaces = r.namespaces
+  end
+  if has.user then namespace_root_step(r, add) end
+  if has.mount then
+    add { op = "mount", desc = "make / private (recursive)", target = "/", options = { "rec", "private" } }
+  end
 end
 
 return M
