@@ -329,3 +329,27 @@ describe("nsbox spec and nsbox features", function()
       :format(dir, H.NOBODY, os.getenv("PWD"), dir)) })
   end)
 end)
+
+describe("the runtime for an unprivileged user", function()
+  local dir
+  after_each(function()
+    if not dir then return end
+    H.sh(("%sbin/nsbox --root %s/state delete --force box"):format(H.NOBODY, dir))
+    B.remove(dir)
+  end)
+
+  H.root_it("creates, starts, execs in and deletes a rootless container", function()
+    dir = B.rootfs { "bin", "proc", "dev", "sys" }
+    assert(os.execute(("cd %s && mkdir -p b/rootfs && mv bin proc dev sys b/rootfs/ && chmod a+rwx . b"):format(dir)))
+    local nsbox = ("cd %s/b && %s%s/bin/nsbox --root %s/state "):format(dir, H.NOBODY, os.getenv("PWD"), dir)
+    assert.same({ "", "", 0 }, { H.sh(nsbox .. "spec --rootless") })
+    local config = cjson.decode(H.slurp(dir .. "/b/config.json"))
+    config.process.terminal, config.process.args = false, { "sh", "-c", "echo up; exec sleep 60" }
+    H.write(dir .. "/b/config.json", cjson.encode(config))
+    assert.same({ "", "", 0 }, { H.sh(nsbox .. "create box </dev/null >out 2>&1") })
+    assert.same({ "", "", 0 }, { H.sh(nsbox .. "start box") })
+    assert.same({ "0\nnsbox\n", "", 0 }, { H.sh(nsbox .. "exec box sh -c 'id -u; hostname'") })
+    assert.same({ "", "", 0 }, { H.sh(nsbox .. "delete --force box") })
+    assert.equal("up\n", H.slurp(dir .. "/b/out"))
+  end)
+end)
