@@ -225,6 +225,18 @@ describe("the runtime's console socket", function()
     B.remove(dir)
   end)
 
+  -- A receiver listening on dir/console.sock; received() waits for what it kept.
+  local function receiver()
+    local socket = dir .. "/console.sock"
+    H.sh(("python3 spec/support/console_receiver.py %s %s/console.out >/dev/null 2>&1 & "
+      .. "for i in $(seq 50); do test -e %s.ready && break; sleep 0.1; done"):format(socket, dir, socket))
+    return socket
+  end
+  local function received()
+    H.sh(("for i in $(seq 100); do test -e %s/console.out && break; sleep 0.1; done"):format(dir))
+    return H.slurp(dir .. "/console.out")
+  end
+
   H.root_it("receives the master of the container's terminal at create, which start then runs on", function()
     dir = bundle { "sh", "-c", "tty; read line; echo got $line" }
     root = dir .. "/state"
@@ -234,14 +246,25 @@ describe("the runtime's console socket", function()
     local _, err, code = H.sh(("bin/nsbox --root %s create --bundle %s %s </dev/null"):format(root, dir, ID))
     assert.same({ "nsbox: cannot allocate tty if nsbox will detach without setting console socket\n", 1 },
       { err, code })
-    local socket = dir .. "/console.sock"
-    H.sh(("python3 spec/support/console_receiver.py %s %s/console.out >/dev/null 2>&1 & "
-      .. "for i in $(seq 50); do test -e %s.ready && break; sleep 0.1; done"):format(socket, dir, socket))
+    local socket = receiver()
     assert.same({ "", 0 }, { select(2, H.sh(("bin/nsbox --root %s create --bundle %s --console-socket %s %s "
       .. "</dev/null >/dev/null"):format(root, dir, socket, ID))) })
     assert.same({ "", 0 }, { select(2, H.sh(("bin/nsbox --root %s start %s"):format(root, ID))) })
-    H.sh(("for i in $(seq 100); do test -e %s/console.out && break; sleep 0.1; done"):format(dir))
-    assert.equal("typed\r\n/dev/pts/0\r\ngot typed\r\n", H.slurp(dir .. "/console.out"))
+    assert.equal("typed\r\n/dev/pts/0\r\ngot typed\r\n", received())
+  end)
+
+  H.root_it("gives an exec --tty its own terminal through the console socket", function()
+    dir = bundle { "sleep", "60" }
+    root = dir .. "/state"
+    H.sh(("bin/nsbox --root %s create --bundle %s %s </dev/null >/dev/null"):format(root, dir, ID))
+    H.sh(("bin/nsbox --root %s start %s"):format(root, ID))
+    local _, err, code = H.sh(("bin/nsbox --root %s exec --detach --tty %s sh"):format(root, ID))
+    assert.same({ "nsbox: cannot allocate tty if nsbox will detach without setting console socket\n", 1 },
+      { err, code })
+    local socket = receiver()
+    assert.same({ "", 0 }, { select(2, H.sh(("bin/nsbox --root %s exec --detach --tty --console-socket %s %s "
+      .. "sh -c 'read line; echo got $line; tty'"):format(root, socket, ID))) })
+    assert.equal("typed\r\ngot typed\r\n/dev/pts/0\r\n", received())
   end)
 end)
 

@@ -134,7 +134,7 @@ local function translated(config, bundle)
   return r
 end
 
--- What exists at the container's pid must be the container's: the state's start time says so.
+-- The container's state, locked until unlock; runc's words when there is none.
 local function open(root, id)
   local c, message = S.open(root, id)
   if not c then fail(message) end
@@ -423,7 +423,11 @@ local function exec_process(c, opts, argv)
   if opts.user then user_of(opts.user, p) end
   if opts.cap then add_caps(p, opts.cap) end
   if opts["no-new-privs"] then p.noNewPrivileges = true end
-  if opts["additional-gids"] and p.user then p.user.additionalGids = opts["additional-gids"] end
+  for i, gid in ipairs(opts["additional-gids"] or {}) do
+    p.user = p.user or { uid = 0, gid = 0 }
+    p.user.additionalGids = p.user.additionalGids or {}
+    p.user.additionalGids[i] = tonumber(gid) or fail("--additional-gids must be numbers, got %s", gid)
+  end
   return p
 end
 
@@ -433,11 +437,10 @@ local function exec(root, id, opts, argv)
   local pid = c.fields.pid
   local p = exec_process(c, opts, argv)
   c:unlock()
-  p.apparmorProfile, p.selinuxLabel, p.oomScoreAdj = nil, nil, nil -- refused with config.json already
   local r = translated({ process = p })
   r.join, r.namespaces = pid, {}
   local recipe = nsbox.recipe(r)
-  local options = spawn_options({ ["console-socket"] = opts["console-socket"], parked = opts.detach,
+  local options = spawn_options({ ["console-socket"] = opts["console-socket"], detached = opts.detach,
     ["preserve-fds"] = opts["preserve-fds"] }, r.tty)
   local proc, message, errno, step = nsbox.spawn(recipe, r.argv, options)
   if not proc then fail(step == "exec" and start_failure(r.argv[1], message, errno) or message) end

@@ -20,4 +20,6 @@ while True:
         break
     if not chunk: break
     data += chunk
-open(out, "wb").write(data)
+with open(out + ".tmp", "wb") as f:
+    f.write(data)
+os.rename(out + ".tmp", out)  # whole, once there: the spec waits for it to appear
