@@ -108,10 +108,13 @@ describe("nsbox as an OCI runtime", function()
     assert.equal("", H.sh("ls " .. root))
   end)
 
-  H.root_it("keeps the engine's descriptors 3 and 4 out of the container", function()
+  H.root_it("keeps the engine's descriptors 3 and 4 out of the container, parked and started", function()
     nsbox("create", "--bundle", dir, ID)
-    nsbox("start", ID)
     local pid = state().pid
+    local fds = H.sh("ls /proc/" .. pid .. "/fd")
+    assert.matches("^0\n1\n2\n%d+\n$", fds) -- and the socket it waits on
+    assert.matches("socket:", H.sh("readlink /proc/" .. pid .. "/fd/" .. fds:match("(%d+)\n$")))
+    nsbox("start", ID)
     assert.equal("0\n1\n2\n", H.sh("ls /proc/" .. pid .. "/fd"))
   end)
 
