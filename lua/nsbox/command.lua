@@ -11,8 +11,8 @@
 -- recipe. Command names and stock recipe names are disjoint (a spec checks
 -- it), and a word that is neither is an error naming it.
 
-local nsbox = require "nsbox"
-local cli = require "nsbox.cli"
+-- nsbox and nsbox.cli are loaded where used: the runtime's verbs, which
+-- engines call several times a container, do without them.
 
 local M = {}
 
@@ -133,7 +133,7 @@ end
 local function instantiate(path, value, args, program, fragments)
   local recipe, argv = value, (#args > 0 and args or nil)
   if type(value) == "function" then recipe, argv = value(args, program) end
-  local ok, result = pcall(nsbox.recipe, recipe, table.unpack(fragments or {}))
+  local ok, result = pcall(require("nsbox").recipe, recipe, table.unpack(fragments or {}))
   if not ok then error(path .. ": " .. tostring(result), 0) end
   return result, argv
 end
@@ -152,7 +152,7 @@ end
 -- when parse_flags), and exit like cli.main.
 local function run_value(path, value, args, program, parse_flags)
   if type(value) == "string" then return M.run_command(value, args, program) end
-  cli.main(function()
+  require("nsbox.cli").main(function()
     local fragments, from, options = {}, 1, nil
     if parse_flags then fragments, from, options = require("nsbox.flags").parse(args, 1) end
     local recipe, argv = instantiate(path, value, rest(args, from), program, fragments)

@@ -15,12 +15,17 @@
 -- dashes, the value after a space or an "=", flags before the operands.
 -- Errors go to stderr and, with --log, to the log file; the exit status is 1.
 
-local nsbox = require "nsbox"
 local core = require "nsbox.core"
 local cjson = require "cjson"
-local oci = require "nsbox.oci"
 local S = require "nsbox.runtime_state"
-local hooks = require "nsbox.runtime_hooks"
+
+-- The recipe machinery (nsbox, nsbox.oci, the hooks) is loaded by the verbs
+-- that spawn: start, state, kill and delete, which engines call most, start
+-- faster without it.
+local function lazy(name)
+  return setmetatable({}, { __index = function(_, key) return require(name)[key] end })
+end
+local nsbox, oci, hooks = lazy "nsbox", lazy "nsbox.oci", lazy "nsbox.runtime_hooks"
 
 local M = {}
 
@@ -239,14 +244,15 @@ end
 -- Hooks whose failure fails the step: an error naming the hook.
 local function run_hooks(c, names, status, in_container)
   for _, name in ipairs(names) do
-    local why = hooks.run(c.fields.hooks, name, c:state_json(status), in_container and c.fields.pid or nil)
+    local pid = in_container and c.fields.pid or nil
+    local why = c.fields.hooks[name] and hooks.run(c.fields.hooks, name, c:state_json(status), pid)
     if why then fail(why) end
   end
 end
 
 -- Hooks whose failure is only logged (poststart, poststop).
 local function run_hooks_logged(c, name, status)
-  local why = hooks.run(c.fields.hooks, name, c:state_json(status))
+  local why = c.fields.hooks[name] and hooks.run(c.fields.hooks, name, c:state_json(status))
   if why then log("warning", why) end
 end
 
