@@ -9,8 +9,10 @@ WARNINGS    := -Wall -Wextra -Werror -pedantic -Wmissing-prototypes -Wstrict-pro
                -Wshadow -Wpointer-arith -Wcast-align -Wwrite-strings
 CAP_INC     ?= /usr/include
 CAP_LIB     ?= /usr/lib
-ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) $(CFLAGS)
-LIBS        := -L$(CAP_LIB) -lcap
+SECCOMP_INC ?= /usr/include
+SECCOMP_LIB ?= /usr/lib
+ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) -I$(SECCOMP_INC) $(CFLAGS)
+LIBS        := -L$(CAP_LIB) -lcap -L$(SECCOMP_LIB) -lseccomp
 
 SRC := $(wildcard csrc/*.c)
 OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
@@ -23,7 +25,7 @@ INIT_SRC := csrc/init/nsbox-init.c
 
 all: $(MODULE) $(INIT)
 
-build/obj/%.o: csrc/%.c csrc/nsbox.h
+build/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -91,7 +93,7 @@ ASAN_SPECS := spec/run_spec.lua spec/privileges_spec.lua spec/recipe_spec.lua sp
               spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua \
               spec/streams_spec.lua spec/terminal_spec.lua spec/security_spec.lua
 
-build-asan/obj/%.o: csrc/%.c csrc/nsbox.h
+build-asan/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 

@@ -19,6 +19,7 @@ dependencies = {
 }
 external_dependencies = {
    CAP = { header = "sys/capability.h", library = "cap" },
+   SECCOMP = { header = "seccomp.h", library = "seccomp" }, -- compiles the seccomp key's filters
 }
 -- The make backend: besides the core module, the build makes nsbox-init, a
 -- static program installed beside it, which builtin cannot build.
@@ -30,6 +31,8 @@ build = {
       LUA_INC = "$(LUA_INCDIR)",
       CAP_INC = "$(CAP_INCDIR)",
       CAP_LIB = "$(CAP_LIBDIR)",
+      SECCOMP_INC = "$(SECCOMP_INCDIR)",
+      SECCOMP_LIB = "$(SECCOMP_LIBDIR)",
    },
    install_target = "rock-install",
    install_variables = {

@@ -45,11 +45,7 @@ local function capture(command)
   return (out:gsub("\n$", ""))
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = require("nsbox.files").readable
 
 local function command_exists(name)
   return os.execute("command -v " .. quote(name) .. " >/dev/null 2>&1") == true
@@ -186,6 +182,23 @@ local function in_process()
   return rows
 end
 
+-- Seconds per spawn when the recipe is a table, validated and its filter
+-- compiled by libseccomp on every spawn: what compiling once saves.
+local function seccomp_per_spawn()
+  local shape
+  for _, s in ipairs(shapes) do
+    if s.name:match("seccomp") then shape = s end
+  end
+  local samples = {}
+  for round = 1, ROUNDS do
+    progress("seccomp compiled per spawn, round %d/%d (%d spawns)", round, ROUNDS, N)
+    local start = clock.now()
+    for _ = 1, N do assert(select(2, assert(nsbox.spawn(shape.recipe(), TRUE)):wait()) == "exit") end
+    samples[round] = (clock.now() - start) / N
+  end
+  return samples
+end
+
 -- ---- whole commands ----
 
 -- {median=, p25=, p75=, rss_kb=} per command, or {failure=} ; the commands take turns.
@@ -260,12 +273,48 @@ local function cgroup_wrapper()
 end
 
 -- The results and a note for the row, or nil when there is no OCI recipe yet.
-local function oci()
+local function oci(bundle)
   if not exists("recipes/oci.lua") then return nil end
-  local crun = { "crun", "--cgroup-manager=disabled", "run", "--bundle", BUNDLE, "nsbox-bench-" .. PID }
+  local crun = { "crun", "--cgroup-manager=disabled", "run", "--bundle", bundle, "nsbox-bench-" .. PID }
   local wrapper, note = cgroup_wrapper()
-  progress("whole command: oci.lua vs crun, %d runs each", RUNS)
-  return whole_commands({ "lua", "recipes/oci.lua", BUNDLE }, { crun }, wrapper), note
+  progress("whole command: oci.lua vs crun, %d runs each (%s)", RUNS, bundle)
+  return whole_commands({ "lua", "recipes/oci.lua", bundle }, { crun }, wrapper), note
+end
+
+-- nsbox.seccomp.default as linux.seccomp for a command without
+-- CAP_SYS_ADMIN (the bundle gives none), with its rules resolved as nsbox
+-- resolves them, so that crun and nsbox install the same profile.
+local function oci_default_profile()
+  local profile, syscalls, errno = nsbox.seccomp.default, {}, {}
+  for number, name in pairs(nsbox.core.errno_names()) do errno[name] = math.min(errno[name] or number, number) end
+  for _, rule in ipairs(profile.rules) do
+    if not rule.if_caps then
+      local args = {}
+      for i, a in ipairs(rule.args or {}) do
+        args[i] = { index = a.index, value = a.value, valueTwo = a.value2 or 0, op = "SCMP_CMP_" .. a.op:upper() }
+      end
+      syscalls[#syscalls + 1] = { names = rule.syscalls, action = "SCMP_ACT_" .. rule.action:upper(),
+        errnoRet = errno[rule.errno], args = #args > 0 and args or nil }
+    end
+  end
+  local architectures = {}
+  for i, arch in ipairs(profile.architectures) do architectures[i] = "SCMP_ARCH_" .. arch:upper() end
+  return { defaultAction = "SCMP_ACT_ERRNO", defaultErrnoRet = errno[profile.errno], architectures = architectures,
+    syscalls = syscalls }
+end
+
+-- BUNDLE's twin whose config adds the default profile.
+local function seccomp_bundle()
+  local cjson = require "cjson"
+  local dir = BUNDLE .. "-seccomp"
+  assert(os.execute(("rm -rf %s && mkdir %s"):format(quote(dir), quote(dir))))
+  local config = cjson.decode(io.open(BUNDLE .. "/config.json"):read("a"))
+  config.root.path = capture("pwd") .. "/" .. BUNDLE .. "/rootfs"
+  config.linux.seccomp = oci_default_profile()
+  local f = assert(io.open(dir .. "/config.json", "w"))
+  f:write(cjson.encode(config))
+  f:close()
+  return dir
 end
 
 -- The runtimes' command lines (runc's grammar) against one state root each.
@@ -365,7 +414,9 @@ local function main()
   local rows = in_process()
   progress("whole command: all.lua vs unshare vs bwrap, %d runs each", RUNS)
   local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP })
-  local oci_results, oci_note = oci()
+  local per_spawn = seccomp_per_spawn()
+  local oci_results, oci_note = oci(BUNDLE)
+  local seccomp_results = oci(seccomp_bundle())
   local runtime_results, runtime_note = runtimes()
   local leak_shape, before, after = growth(rows)
 
@@ -407,8 +458,16 @@ local function main()
   if oci_results then
     compare(("whole command, `lua recipes/oci.lua BUNDLE` vs `crun --cgroup-manager=disabled run` (busybox "
       .. "bundle%s)"):format(oci_note), oci_results.nsbox, oci_results[1], "crun")
+    compare("whole command, the same with nsbox.seccomp.default as the bundle's linux.seccomp",
+      seccomp_results.nsbox, seccomp_results[1], "crun")
   else
     row("whole command, `lua recipes/oci.lua BUNDLE` vs `crun run`", "n/a (no recipes/oci.lua yet)", "", "")
+  end
+  for _, r in ipairs(rows) do
+    if r.shape.name:match("seccomp") and r.compiled then
+      row("in-process spawn, the seccomp shape with its recipe a table: validated and compiled per spawn",
+        spread(per_spawn), "compiled once: " .. spread(r.nsbox), paired_ratio(per_spawn, r.nsbox))
+    end
   end
 
   for _, what in ipairs { { "run", "`nsbox run --bundle BUNDLE ID`" },

@@ -16,12 +16,22 @@
  *
  * with OPTIONS a comma list of mount(8) words ("" for none), CREATE none,
  * dir or file, and BASE_LEN the length of TARGET's trusted base: what nsbox's
- * plan steps say, done with the same syscalls in the same order.
+ * plan steps say.
+ *
+ * The child's work is nsbox's own, not a copy: each step becomes the struct
+ * step nsbox's plan holds and runs through the child's child_run_step, the id
+ * maps are written by idmap.c, and namespace and mount option names come from
+ * nsbox's tables, all from the Lua-free files plan.h declares. So the floor
+ * and nsbox do the same syscalls in the child, and the difference is the
+ * machinery around them: Lua, the plan's copy, pipes, reports, the child's
+ * signal and descriptor set-up. The clone, the wait and init are the floor's
+ * own, the least they can be.
  *
  * "vm" is the fastest way: the child shares our memory (CLONE_VM) on a stack
  * of its own, so no page table is copied and no page of ours becomes
  * copy-on-write; with CLONE_VFORK too unless the child must wait for its id
- * maps. "fork" clones a copy of our memory, as nsbox does today.
+ * maps. nsbox clones this way. "fork" clones a copy of our memory, which is
+ * what a fork-style spawn would cost.
  *
  * Prints the wall time per spawn in nanoseconds: the loop's total over N.
  * A name it does not know, or a step that fails, is an error on stderr and
@@ -31,183 +41,52 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "plan.h"
+
 #define HOSTNAME "nsbox"
 
 extern char **environ;
 
-static const struct {
-	const char *name;
-	int flag;
-} namespaces[] = {
-	{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"mount", CLONE_NEWNS}, {"net", CLONE_NEWNET},
-	{"pid", CLONE_NEWPID}, {"user", CLONE_NEWUSER}, {"uts", CLONE_NEWUTS},
-};
-
 #define UNUSED __attribute__((unused))
 
-/* A step of the plan with the fields its name takes; the others stay zero. */
-struct step {
-	int (*run)(const struct step *);
-	const char *source, *target, *fstype;
-	unsigned long flags;
-	char *data; /* the options that are not flags, NULL when none (as nsbox passes them) */
-	bool recursive;
-	enum { CREATE_NONE, CREATE_DIR, CREATE_FILE } create;
-	const char *base; /* target[0..base_len), or "/" when empty */
-	const char *rest; /* the rest of target, walked without following symlinks */
+/* The steps by name: the plan step each is, and the fields its words fill, in order: s source, t target, f fstype, o options, r rec|single, c create, b base_len. */
+static const struct floor_step {
+	const char *name;
+	struct step step;
+	const char *fields;
+} steps[] = {
+	{.name = "private", .step = {.op = STEP_MOUNT, .target = "/", .flags = MS_REC | MS_PRIVATE}, .fields = ""},
+	{.name = "hostname", .step = {.op = STEP_HOSTNAME, .source = HOSTNAME}, .fields = ""},
+	{.name = "lo", .step = {.op = STEP_LOOPBACK}, .fields = ""},
+	{.name = "proc", .step = {.op = STEP_MOUNT, .source = "proc", .target = "/proc", .fstype = "proc",
+				  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC}, .fields = ""},
+	{.name = "mount", .step = {.op = STEP_MOUNT}, .fields = "stfocb"},
+	{.name = "bind", .step = {.op = STEP_BIND}, .fields = "strcb"},
+	{.name = "symlink", .step = {.op = STEP_SYMLINK}, .fields = "stb"},
+	{.name = "pivot_root", .step = {.op = STEP_PIVOT_ROOT}, .fields = "t"},
+	{.name = "chdir", .step = {.op = STEP_CHDIR}, .fields = "t"},
+	{.name = NULL},
 };
 
-static int make_private(const struct step *step UNUSED)
-{
-	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-}
+#define NSTEPS_MAX 32
 
-static int set_hostname(const struct step *step UNUSED)
-{
-	return sethostname(HOSTNAME, strlen(HOSTNAME));
-}
+static struct step plan[NSTEPS_MAX];
+static size_t nplan;
+static const char *init_program; /* the init step's PROGRAM, or NULL without one */
 
-static int loopback_up(const struct step *step UNUSED)
-{
-	struct ifreq ifr = {.ifr_name = "lo", .ifr_flags = IFF_UP | IFF_RUNNING};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	/* A fresh lo has only IFF_LOOPBACK, which SIOCSIFFLAGS cannot clear: no SIOCGIFFLAGS needed. */
-	if (fd < 0 || ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return -1;
-	return close(fd);
-}
-
-static int mount_proc(const struct step *step UNUSED)
-{
-	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-}
-
-/*
- * The directory holding the target's last component, which goes to leaf
- * ("" when the target is its base): from the base down, each directory
- * looked at, made 0755 when missing and opened without following a
- * symlink, as nsbox's child walks a rootfs. A failing child just exits, so
- * what it opened is not closed on the way out.
- */
-static int open_parent(const struct step *step, char leaf[NAME_MAX + 1])
-{
-	const char *rest = step->rest;
-	int dirfd = open(step->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	leaf[0] = '\0';
-	while (dirfd >= 0) {
-		const char *end;
-		struct stat st;
-		int next;
-
-		while (*rest == '/')
-			rest++;
-		end = strchrnul(rest, '/');
-		if (end - rest > NAME_MAX)
-			return -1;
-		memcpy(leaf, rest, (size_t)(end - rest));
-		leaf[end - rest] = '\0';
-		rest = end;
-		while (*end == '/')
-			end++;
-		if (*end == '\0')
-			break;
-		if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    (errno != ENOENT || mkdirat(dirfd, leaf, 0755) < 0 || fchmodat(dirfd, leaf, 0755, 0) < 0))
-			return -1;
-		next = openat(dirfd, leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dirfd);
-		dirfd = next;
-	}
-	return dirfd;
-}
-
-/* A missing mount point is made: a directory or an empty file. */
-static int prepare_target(const struct step *step)
-{
-	char leaf[NAME_MAX + 1];
-	struct stat st;
-	int dirfd, rc = 0;
-
-	if (step->create == CREATE_NONE)
-		return 0;
-	if ((dirfd = open_parent(step, leaf)) < 0)
-		return -1;
-	if (leaf[0] != '\0' && fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (step->create == CREATE_DIR) {
-			rc = mkdirat(dirfd, leaf, 0755);
-		} else {
-			int fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-			rc = fd < 0 ? -1 : close(fd);
-		}
-	}
-	close(dirfd);
-	return rc;
-}
-
-static int mount_fs(const struct step *step)
-{
-	if (prepare_target(step) < 0)
-		return -1;
-	return mount(step->source, step->target, step->fstype, step->flags, step->data);
-}
-
-/* bench.lua passes only binds nsbox adds nothing to afterwards: no read-only or nodev remount follows. */
-static int bind_mount(const struct step *step)
-{
-	if (prepare_target(step) < 0)
-		return -1;
-	return mount(step->source, step->target, NULL, MS_BIND | (step->recursive ? MS_REC : 0), NULL);
-}
-
-static int make_symlink(const struct step *step)
-{
-	char leaf[NAME_MAX + 1];
-	int dirfd = open_parent(step, leaf);
-	int rc;
-
-	if (dirfd < 0)
-		return -1;
-	rc = symlinkat(step->source, dirfd, leaf);
-	close(dirfd);
-	return rc;
-}
-
-/* The old root stacked under the new one, then lazily unmounted: nsbox's way, needing no directory for it. */
-static int pivot_into(const struct step *step)
-{
-	if (chdir(step->target) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0)
-		return -1;
-	return chdir("/");
-}
-
-static int change_dir(const struct step *step)
-{
-	return chdir(step->target);
-}
-
-/*
- * The steps by name, with the fields their words fill, in order: s source,
- * t target, f fstype, o options, r rec|single, c create, b base_len.
- */
 static int exec_true(void *unused UNUSED)
 {
 	static char *const argv[] = {"/bin/true", NULL};
@@ -216,58 +95,20 @@ static int exec_true(void *unused UNUSED)
 	_exit(127);
 }
 
-/* nsbox's init: /bin/true vforked on a second stack, then nsbox-init (PROGRAM) watching it. */
-static int under_init(const struct step *step)
+/* nsbox's init: /bin/true vforked on a second stack, then nsbox-init watching it. */
+static void under_init(void)
 {
 	static char stack[64 * 1024] __attribute__((aligned(16)));
-	char status_text[16], pid_text[16];
+	char status_text[12], pid_text[12];
 	int status_fd = open("/dev/null", O_WRONLY);
 	pid_t child = clone(exec_true, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
-	char *const argv[] = {"nsbox-init", status_text, pid_text, NULL};
+	char *const argv[] = {"nsbox-init", decimal(status_text, (unsigned int)status_fd),
+			      decimal(pid_text, (unsigned int)child), NULL};
 	char *const envp[] = {NULL};
 
-	if (status_fd < 0 || child < 0)
-		return -1;
-	snprintf(status_text, sizeof(status_text), "%d", status_fd);
-	snprintf(pid_text, sizeof(pid_text), "%d", (int)child);
-	execve(step->source, argv, envp);
-	return -1;
+	if (status_fd >= 0 && child >= 0)
+		execve(init_program, argv, envp);
 }
-
-static const struct {
-	const char *name;
-	int (*run)(const struct step *);
-	const char *fields;
-} steps[] = {
-	{"private", make_private, ""},
-	{"hostname", set_hostname, ""},
-	{"lo", loopback_up, ""},
-	{"proc", mount_proc, ""},
-	{"mount", mount_fs, "stfocb"},
-	{"bind", bind_mount, "strcb"},
-	{"symlink", make_symlink, "stb"},
-	{"pivot_root", pivot_into, "t"},
-	{"chdir", change_dir, "t"},
-	{"init", under_init, "s"},
-};
-
-/*
- * The flag words the benched plans use. Any other word goes to the data, as
- * nsbox does with words it does not know, where the kernel would take a
- * real flag for an unknown option: add it here before a plan uses it.
- */
-static const struct {
-	const char *name;
-	unsigned long flags;
-} mount_flags[] = {
-	{"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
-	{"rec", MS_REC}, {"private", MS_PRIVATE},
-};
-
-#define NSTEPS_MAX 32
-
-static struct step plan[NSTEPS_MAX];
-static size_t nplan;
 
 static _Noreturn void die(const char *what)
 {
@@ -280,15 +121,13 @@ static int parse_namespaces(char *list)
 	int flags = 0;
 
 	for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
-		size_t i = 0;
+		int i = find_row(ns_types, sizeof(ns_types[0]), name, strlen(name));
 
-		while (i < sizeof(namespaces) / sizeof(namespaces[0]) && strcmp(name, namespaces[i].name) != 0)
-			i++;
-		if (i == sizeof(namespaces) / sizeof(namespaces[0])) {
+		if (i < 0) {
 			fprintf(stderr, "floor: unknown namespace '%s'\n", name);
 			exit(1);
 		}
-		flags |= namespaces[i].flag;
+		flags |= ns_types[i].flag;
 	}
 	return flags;
 }
@@ -299,7 +138,7 @@ static _Noreturn void usage(const char *why, const char *word)
 	exit(1);
 }
 
-/* OPTIONS into flags and the comma list of the rest. */
+/* OPTIONS into flags and the comma list of the rest, as nsbox's plan reads them. */
 static void parse_options(char *list, struct step *step)
 {
 	char *data = calloc(1, strlen(list) + 1);
@@ -307,17 +146,11 @@ static void parse_options(char *list, struct step *step)
 	if (!data)
 		die("calloc");
 	for (char *word = strtok(list, ","); word; word = strtok(NULL, ",")) {
-		size_t i = 0;
-
-		while (i < sizeof(mount_flags) / sizeof(mount_flags[0]) && strcmp(word, mount_flags[i].name) != 0)
-			i++;
-		if (i < sizeof(mount_flags) / sizeof(mount_flags[0])) {
-			step->flags |= mount_flags[i].flags;
-		} else {
-			if (data[0])
-				strcat(data, ",");
-			strcat(data, word);
-		}
+		if (mount_option(word, strlen(word), &step->flags))
+			continue;
+		if (data[0])
+			strcat(data, ",");
+		strcat(data, word);
 	}
 	step->data = data[0] ? data : NULL;
 }
@@ -360,10 +193,7 @@ static void parse_field(char field, char *word, struct step *step)
 		base_len = strtoul(word, &end, 10);
 		if (*word == '\0' || *end != '\0' || base_len > strlen(step->target))
 			usage("bad base length", word);
-		step->base = base_len ? strndup(step->target, base_len) : "/";
-		if (!step->base)
-			die("strndup");
-		step->rest = step->target + base_len;
+		step->base_len = base_len;
 		break;
 	}
 }
@@ -373,15 +203,17 @@ static void parse_steps(char **words)
 {
 	while (*words) {
 		const char *name = *words++;
-		size_t i = 0;
+		int i = find_row(steps, sizeof(steps[0]), name, strlen(name));
 
-		while (i < sizeof(steps) / sizeof(steps[0]) && strcmp(name, steps[i].name) != 0)
-			i++;
-		if (i == sizeof(steps) / sizeof(steps[0]))
+		if (strcmp(name, "init") == 0 && *words) {
+			init_program = *words++;
+			continue;
+		}
+		if (i < 0)
 			usage("unknown step", name);
 		if (nplan == NSTEPS_MAX)
 			usage("too many steps at", name);
-		plan[nplan].run = steps[i].run;
+		plan[nplan] = steps[i].step;
 		for (const char *field = steps[i].fields; *field; field++) {
 			if (!*words)
 				usage("missing fields of step", name);
@@ -391,41 +223,21 @@ static void parse_steps(char **words)
 	}
 }
 
-static int write_file(pid_t pid, const char *name, const char *text)
-{
-	char path[64];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* As nsbox by default: map our euid/egid to 0, deny setgroups only when the kernel insists. */
-static void write_id_maps(pid_t pid, const char *uid_map, const char *gid_map)
-{
-	if (write_file(pid, "uid_map", uid_map) < 0)
-		die("uid_map");
-	if (write_file(pid, "gid_map", gid_map) < 0) {
-		if (errno != EPERM || write_file(pid, "setgroups", "deny") < 0 || write_file(pid, "gid_map", gid_map) < 0)
-			die("gid_map");
-	}
-}
-
 static _Noreturn void child(int release_fd)
 {
 	static char *const argv[] = {"/bin/true", NULL};
+	struct owned_mounts owned = {.n = 0};
 	char byte;
 
 	if (release_fd >= 0 && read(release_fd, &byte, 1) != 1)
 		_exit(2);
 	for (size_t i = 0; i < nplan; i++)
-		if (plan[i].run(&plan[i]) < 0)
+		if (child_run_step(&plan[i], -1, &owned) < 0)
 			_exit(3 + (int)i);
+	if (init_program) {
+		under_init();
+		_exit(3 + (int)nplan);
+	}
 	execve(argv[0], argv, environ);
 	_exit(127);
 }
@@ -435,7 +247,7 @@ static int child_on_own_stack(void *release_fd)
 	child(*(int *)release_fd);
 }
 
-static void spawn_and_wait(bool vm, int flags, const char *uid_map, const char *gid_map)
+static void spawn_and_wait(bool vm, int flags, const struct plan *maps)
 {
 	int release[2] = {-1, -1}, status;
 	pid_t pid;
@@ -453,7 +265,10 @@ static void spawn_and_wait(bool vm, int flags, const char *uid_map, const char *
 		die("clone");
 	if (flags & CLONE_NEWUSER) {
 		close(release[0]);
-		write_id_maps(pid, uid_map, gid_map);
+		const char *what;
+
+		if (write_id_maps(pid, maps, &what) < 0)
+			die(what);
 		if (write(release[1], "", 1) != 1)
 			die("release");
 		close(release[1]);
@@ -469,6 +284,7 @@ static void spawn_and_wait(bool vm, int flags, const char *uid_map, const char *
 int main(int argc, char **argv)
 {
 	char uid_map[32], gid_map[32];
+	struct plan maps = {.uid_map = uid_map, .gid_map = gid_map, .setgroups = SETGROUPS_AUTO};
 	struct timespec start, end;
 	long n;
 	int flags;
@@ -487,7 +303,7 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (long i = 0; i < n; i++)
-		spawn_and_wait(vm, flags, uid_map, gid_map);
+		spawn_and_wait(vm, flags, &maps);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	printf("%.0f\n", ((double)(end.tv_sec - start.tv_sec) * 1e9 + (double)(end.tv_nsec - start.tv_nsec)) / (double)n);
 	return 0;

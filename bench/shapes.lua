@@ -23,6 +23,17 @@ return {
       mounts = { { type = "proc", target = "/proc" } },
     },
   },
+  {
+    name = "uts+ipc+pid+mount+proc, seccomp default profile (compiled once)",
+    recipe = function()
+      return {
+        namespaces = { "uts", "ipc", "pid", "mount" },
+        hostname = "nsbox",
+        mounts = { { type = "proc", target = "/proc" } },
+        seccomp = nsbox.seccomp.default,
+      }
+    end,
+  },
   -- bench/run.sh lays out this busybox tree.
   {
     name = "rootfs (recipes/rootfs.lua, busybox)",

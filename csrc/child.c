@@ -1,15 +1,17 @@
 /*
  * The cloned child: run the plan's steps in order, then exec. Only
- * async-signal-safe calls, nothing allocated: this process is a copy of a
- * Lua interpreter that may have been anywhere in malloc when it was cloned.
- * A failure is written to the report pipe as (step index, errno), and the
+ * async-signal-safe calls, nothing allocated: this process shares the
+ * memory of a Lua interpreter (CLONE_VM) until its exec, on a stack of its
+ * own, and the interpreter's heap, locks and stdio are not its to touch. A
+ * failure is written to the report pipe as (step index, errno), and the
  * child leaves with _exit so no atexit handler or stdio buffer of the
- * parent's runs twice.
+ * parent's runs in it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,7 +26,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "nsbox.h"
+#include "plan.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -83,7 +85,8 @@ static int die_with_parent(int report_fd)
 	return 0;
 }
 
-static int run_step(const struct step *step, const struct child_args *args, struct owned_mounts *owned)
+/* One step of a plan (a fork step is run_plan's own); report_fd is the report pipe's write end. */
+int child_run_step(const struct step *step, int report_fd, struct owned_mounts *owned)
 {
 	switch (step->op) {
 	case STEP_HOSTNAME:
@@ -91,9 +94,10 @@ static int run_step(const struct step *step, const struct child_args *args, stru
 	case STEP_DOMAINNAME:
 		return setdomainname(step->source, strlen(step->source));
 	case STEP_MOUNT:
-		return mount_run_step(step, owned);
 	case STEP_BIND:
-		return mount_run_bind(step, owned);
+	case STEP_MASK:
+	case STEP_REMOUNT_RO:
+		return mount_run_step(step, owned);
 	case STEP_LOOPBACK:
 		return net_loopback_up();
 	case STEP_CHDIR:
@@ -111,7 +115,7 @@ static int run_step(const struct step *step, const struct child_args *args, stru
 	case STEP_NO_NEW_PRIVS:
 		return prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
 	case STEP_DIE_WITH_PARENT:
-		return die_with_parent(args->report_fd);
+		return die_with_parent(report_fd);
 	case STEP_UMASK:
 		umask(step->mode);
 		return 0;
@@ -120,17 +124,17 @@ static int run_step(const struct step *step, const struct child_args *args, stru
 	case STEP_UNSHARE:
 		return unshare(step->nstypes);
 	case STEP_TIME_OFFSETS:
-		return rootfs_write_path("/proc/self/timens_offsets", step->source);
+		return write_path("/proc/self/timens_offsets", step->source);
 	case STEP_FORK: /* run_plan's own */
 	case STEP_MKDIR:
 	case STEP_WRITE_FILE:
 	case STEP_SYMLINK:
-	case STEP_MASK:
 	case STEP_SYSCTL:
 	case STEP_PIVOT_ROOT:
 	case STEP_CHROOT:
-	case STEP_REMOUNT_RO:
 		return rootfs_run_step(step, owned);
+	case STEP_SECCOMP: /* exec_or_report's, so that neither nsbox's work nor nsbox-init runs filtered */
+		return 0;
 	}
 	errno = EINVAL;
 	return -1;
@@ -233,6 +237,18 @@ static int use_terminal(int terminal)
 	return 0;
 }
 
+/*
+ * Child side, async-signal-safe. Without CAP_SYS_ADMIN the kernel takes a
+ * filter only from a process that can gain no privileges by exec, lest a
+ * filter fool a set-user-ID program.
+ */
+static int install_filter(const struct step *step)
+{
+	if (step->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, step->seccomp_flags, step->filter);
+}
+
 static _Noreturn void exec_or_report(const struct child_args *args, int terminal)
 {
 	sigset_t none;
@@ -245,20 +261,10 @@ static _Noreturn void exec_or_report(const struct child_args *args, int terminal
 	/* The command starts with no signal blocked, whatever its parent had. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (args->plan->seccomp && install_filter(args->plan->seccomp) < 0)
+		report_and_exit(args, (size_t)(args->plan->seccomp - args->plan->steps));
 	exec_command(args->file, args->argv, args->envp ? args->envp : environ);
 	report_and_exit(args, args->plan->nsteps + REPORT_EXEC);
-}
-
-/* A number as decimal text in buf, without allocating: the text's start. */
-static char *decimal(char buf[12], unsigned int n)
-{
-	char *p = buf + 11;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + n % 10);
-	while (n /= 10);
-	return p;
 }
 
 /*
@@ -308,20 +314,6 @@ static int start_command(void *arg)
 	if (r->terminal >= 0 && (setpgid(0, 0) < 0 || tcsetpgrp(r->terminal, getpid()) < 0))
 		report_and_exit(r->args, r->args->plan->nsteps + REPORT_TTY);
 	exec_or_report(r->args, r->terminal);
-}
-
-void fd_message_init(struct fd_message *m)
-{
-	struct cmsghdr *cmsg;
-
-	memset(m, 0, sizeof(*m));
-	m->iov = (struct iovec){.iov_base = &m->byte, .iov_len = 1};
-	m->msg = (struct msghdr){.msg_iov = &m->iov, .msg_iovlen = 1, .msg_control = m->control.space,
-				 .msg_controllen = sizeof(m->control.space)};
-	cmsg = CMSG_FIRSTHDR(&m->msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 }
 
 /* Give the parent our end of the terminal, over the socket it made for it. */
@@ -396,7 +388,7 @@ static _Noreturn void run_plan(const struct child_args *args, size_t from, int d
 				report_and_exit(args, i);
 			supervise(args, resume_plan, &rest, i);
 		}
-		if (run_step(&plan->steps[i], args, owned) < 0)
+		if (child_run_step(&plan->steps[i], args->report_fd, owned) < 0)
 			report_and_exit(args, i);
 	}
 	cloexec_inherited_fds();

@@ -1,6 +1,8 @@
 /*
- * Mounts: option parsing in the parent, the core.mount/core.umount wrappers,
- * and the mount steps a child runs (raw syscalls only).
+ * Mounts: the words of mount(8)'s options (which the parent reads into a
+ * plan), and the steps that mount something, run by the child with raw
+ * syscalls only: mount, bind, mask, remount_ro. Their targets are found
+ * (and made) by rootfs.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,9 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <lauxlib.h>
-
-#include "nsbox.h"
+#include "plan.h"
 
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -33,9 +33,9 @@ struct nsbox_mount_attr {
 	uint64_t userns_fd;   /* cppcheck-suppress unusedStructMember */
 };
 
-/* mount(8)'s flag words; "rw", "suid" and the like clear what others set. */
+/* mount(8)'s flag words; "rw", "suid" and the like clear what others set. A name table (plan.h). */
 static const struct mount_option {
-	const char *name;
+	const char *name; /* cppcheck-suppress unusedStructMember ; read by find_row */
 	unsigned long set;
 	unsigned long clear;
 } mount_options[] = {
@@ -76,148 +76,26 @@ static const struct mount_option {
 	{NULL, 0, 0},
 };
 
-static void add_option(const char *word, size_t len, unsigned long *flags, luaL_Buffer *data)
+/* Whether word[0..len) is one of the words above; if so, into *flags. */
+bool mount_option(const char *word, size_t len, unsigned long *flags)
 {
-	for (const struct mount_option *o = mount_options; o->name; o++) {
-		if (strlen(o->name) == len && memcmp(o->name, word, len) == 0) {
-			*flags = (*flags & ~o->clear) | o->set;
-			return;
-		}
-	}
-	if (len == 0)
-		return;
-	/* Anything else is the filesystem's business, as with mount -o. */
-	if (luaL_bufflen(data) > 0)
-		luaL_addchar(data, ',');
-	luaL_addlstring(data, word, len);
+	int i = find_row(mount_options, sizeof(mount_options[0]), word, len);
+
+	if (i < 0)
+		return false;
+	*flags = (*flags & ~mount_options[i].clear) | mount_options[i].set;
+	return true;
 }
-
-static void add_option_list(const char *text, unsigned long *flags, luaL_Buffer *data)
-{
-	const char *comma;
-
-	while ((comma = strchr(text, ',')) != NULL) {
-		add_option(text, (size_t)(comma - text), flags, data);
-		text = comma + 1;
-	}
-	add_option(text, strlen(text), flags, data);
-}
-
-/* Options are nil, "nosuid,size=1m" or a list of such strings. */
-void mount_parse_flags(lua_State *L, int idx, unsigned long *flags, const char **data_out)
-{
-	luaL_Buffer data;
-	int type = lua_type(L, idx);
-
-	idx = lua_absindex(L, idx);
-	*flags = 0;
-	luaL_argexpected(L, type == LUA_TNONE || type == LUA_TNIL || type == LUA_TSTRING || type == LUA_TTABLE,
-			 idx, "string, list of strings or nil");
-	luaL_buffinit(L, &data);
-	if (type == LUA_TSTRING) {
-		add_option_list(lua_tostring(L, idx), flags, &data);
-	} else if (type == LUA_TTABLE) {
-		for (lua_Integer i = 1; lua_geti(L, idx, i) != LUA_TNIL; i++) {
-			const char *word = lua_tostring(L, -1);
-
-			if (word == NULL) {
-				luaL_error(L, "mount option #%d: expected a string, got %s", (int)i, luaL_typename(L, -1));
-				return;
-			}
-			lua_pop(L, 1); /* anchored by the table */
-			add_option_list(word, flags, &data);
-		}
-		lua_pop(L, 1);
-	}
-	if (luaL_bufflen(&data) == 0) {
-		luaL_pushresult(&data);
-		lua_pop(L, 1);
-		lua_pushnil(L);
-		*data_out = NULL;
-	} else {
-		luaL_pushresult(&data);
-		*data_out = lua_tostring(L, -1);
-	}
-}
-
-/* core.mount(source, target, fstype, options) -> true | nil, message, errno */
-static int l_mount(lua_State *L)
-{
-	const char *source = luaL_optstring(L, 1, NULL);
-	const char *target = luaL_checkstring(L, 2);
-	const char *fstype = luaL_optstring(L, 3, NULL);
-	unsigned long flags;
-	const char *data;
-
-	mount_parse_flags(L, 4, &flags, &data);
-	lua_pushfstring(L, "mount %s", target);
-	return nsbox_result(L, mount(source, target, fstype, flags, data), lua_tostring(L, -1));
-}
-
-/* core.umount(target, options) with options among detach, force, expire, nofollow. */
-static int l_umount(lua_State *L)
-{
-	static const char *const names[] = {"detach", "force", "expire", "nofollow", NULL};
-	static const int values[] = {MNT_DETACH, MNT_FORCE, MNT_EXPIRE, UMOUNT_NOFOLLOW};
-	const char *target = luaL_checkstring(L, 1);
-	int flags = 0;
-
-	if (lua_istable(L, 2)) {
-		for (lua_Integer i = 1; lua_geti(L, 2, i) != LUA_TNIL; i++)
-			flags |= values[luaL_checkoption(L, -1, NULL, names)];
-	} else if (!lua_isnoneornil(L, 2)) {
-		flags = values[luaL_checkoption(L, 2, NULL, names)];
-	}
-	lua_pushfstring(L, "umount %s", target);
-	return nsbox_result(L, umount2(target, flags), lua_tostring(L, -1));
-}
-
-/*
- * core.same_file(a, b) -> true|false | nil, message, errno: whether two
- * paths name one file (device and inode), e.g. a rootfs that is the host's /.
- */
-static int l_same_file(lua_State *L)
-{
-	const char *a = luaL_checkstring(L, 1);
-	const char *b = luaL_checkstring(L, 2);
-	struct stat sa, sb;
-
-	if (stat(a, &sa) < 0)
-		return nsbox_fail(L, a);
-	if (stat(b, &sb) < 0)
-		return nsbox_fail(L, b);
-	lua_pushboolean(L, sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
-	return 1;
-}
-
-void mount_open(lua_State *L)
-{
-	static const luaL_Reg fns[] = {
-		{"mount", l_mount},
-		{"umount", l_umount},
-		{"same_file", l_same_file},
-		{NULL, NULL},
-	};
-
-	luaL_setfuncs(L, fns, 0);
-}
-
-/* ---- child side: async-signal-safe from here on ---- */
 
 /* "/proc/self/fd/N" into buf. */
 static void fd_path(char buf[32], int fd)
 {
 	static const char prefix[] = "/proc/self/fd/";
 	char digits[12];
-	size_t n = 0;
+	const char *number = decimal(digits, (unsigned int)fd);
 
-	do
-		digits[n++] = (char)('0' + fd % 10);
-	while ((fd /= 10) > 0);
 	memcpy(buf, prefix, sizeof(prefix) - 1);
-	for (size_t i = 0; i < n; i++)
-		buf[sizeof(prefix) - 1 + i] = digits[n - 1 - i];
-	buf[sizeof(prefix) - 1 + n] = '\0';
+	memcpy(buf + sizeof(prefix) - 1, number, strlen(number) + 1);
 }
 
 /*
@@ -245,7 +123,7 @@ static int mount_fd(int fd, const char *source, bool onto_itself, const char *fs
 	return close_keeping_errno(cwd, rc);
 }
 
-int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
+static int mount_on(int fd, const char *source, const char *fstype, unsigned long flags, const void *data)
 {
 	return mount_fd(fd, source, false, fstype, flags, data);
 }
@@ -263,11 +141,6 @@ static int remount_adding(int fd, unsigned long flags)
 	if (fstatfs(fd, &st) < 0)
 		return -1;
 	return mount_on(fd, NULL, NULL, MS_BIND | MS_REMOUNT | flags | ((unsigned long)st.f_flags & kept), NULL);
-}
-
-int mount_set_readonly(int fd)
-{
-	return remount_adding(fd, MS_RDONLY);
 }
 
 /*
@@ -307,7 +180,7 @@ static int finish_mount(const struct step *step, struct owned_mounts *owned, boo
 	return close_keeping_errno(top, rc);
 }
 
-int mount_run_step(const struct step *step, struct owned_mounts *owned)
+static int mount_fs(const struct step *step, struct owned_mounts *owned)
 {
 	int fd = rootfs_open_target(step, owned, step->create);
 	int rc;
@@ -334,7 +207,7 @@ static enum step_create like_source(const struct step *step)
  * A bind of the source onto the target; without a source (readonly paths)
  * of the target onto itself, as found inside the root.
  */
-int mount_run_bind(const struct step *step, struct owned_mounts *owned)
+static int bind_mount(const struct step *step, struct owned_mounts *owned)
 {
 	unsigned long flags = MS_BIND | (step->recursive ? MS_REC : 0);
 	struct stat st;
@@ -347,4 +220,50 @@ int mount_run_bind(const struct step *step, struct owned_mounts *owned)
 		return step->optional && !step->source && errno == ENOENT ? 0 : -1;
 	rc = close_keeping_errno(fd, mount_fd(fd, step->source, step->source == NULL, NULL, flags, NULL));
 	return rc < 0 || !(step->owned || has_bind_attributes(step)) ? rc : finish_mount(step, owned, true);
+}
+
+/*
+ * OCI's maskedPaths: /dev/null over a file, an empty read-only tmpfs over a
+ * directory. Only a path missing inside the root is skipped: whatever else
+ * keeps it from being masked is an error.
+ */
+static int mask(const struct step *step, const struct owned_mounts *owned)
+{
+	int fd = rootfs_open_target(step, owned, CREATE_NONE);
+	struct stat st;
+	int rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) < 0)
+		rc = -1;
+	else if (S_ISDIR(st.st_mode))
+		rc = mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
+	else
+		rc = mount_on(fd, step->source, NULL, MS_BIND, NULL);
+	return close_keeping_errno(fd, rc);
+}
+
+static int remount_readonly(const struct step *step, const struct owned_mounts *owned)
+{
+	int fd = rootfs_open_target(step, owned, CREATE_NONE);
+
+	return fd < 0 ? -1 : close_keeping_errno(fd, remount_adding(fd, MS_RDONLY));
+}
+
+int mount_run_step(const struct step *step, struct owned_mounts *owned)
+{
+	switch (step->op) {
+	case STEP_MOUNT:
+		return mount_fs(step, owned);
+	case STEP_BIND:
+		return bind_mount(step, owned);
+	case STEP_MASK:
+		return mask(step, owned);
+	case STEP_REMOUNT_RO:
+		return remount_readonly(step, owned);
+	default:
+		errno = EINVAL;
+		return -1;
+	}
 }

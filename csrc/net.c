@@ -7,9 +7,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <errno.h>
 
-#include "nsbox.h"
+#include "plan.h"
 
 /*
  * Bring "lo" up. The kernel gives an up loopback its 127.0.0.1/8 and ::1,
@@ -29,12 +28,7 @@ int net_loopback_up(void)
 		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
 	}
-	if (rc < 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
+	if (rc < 0)
+		return close_keeping_errno(fd, -1);
 	return close(fd);
 }

@@ -29,7 +29,7 @@ static void copy_window_size(int master)
 }
 
 /* All of buf to fd, waiting when fd (the non-blocking master) is full. */
-static int write_all(int fd, const char *buf, size_t len)
+static int write_waiting(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -58,7 +58,7 @@ static bool pass_on(int from, int to)
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR; /* EIO on a master: every slave is closed */
-	return n > 0 && write_all(to, buf, (size_t)n) == 0;
+	return n > 0 && write_waiting(to, buf, (size_t)n) == 0;
 }
 
 /* What a signal for us means: pass it on, follow the window, or (SIGCHLD) look whether pid ended. */
@@ -95,7 +95,7 @@ static void relay(int sfd, pid_t pid, int master, int *status)
 			ended = ended || on_signal(sfd, pid, master, status);
 		if (p[1].revents && !pass_on(STDIN_FILENO, master)) {
 			input = false;
-			write_all(master, "\004", 1); /* end of input, for a command reading its terminal */
+			write_waiting(master, "\004", 1); /* end of input, for a command reading its terminal */
 		}
 		if (p[2].revents && !pass_on(master, STDOUT_FILENO))
 			output = false;

@@ -2,9 +2,8 @@
  * The rootfs: resolving every target inside the new root (openat2
  * RESOLVE_IN_ROOT, so an absolute symlink in it stays in it), creating
  * mount points, directories, files and symlinks only on mounts the sandbox
- * made (compared by mount id), masking paths, sysctls, and switching the
- * root. Everything below the parent-side functions runs in the child: raw
- * syscalls, fixed buffers, no allocation.
+ * made (compared by mount id), sysctls, and switching the root. All of it
+ * runs in the child: raw syscalls, fixed buffers, no allocation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,9 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <lauxlib.h>
-
-#include "nsbox.h"
+#include "plan.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -36,44 +33,6 @@ struct nsbox_open_how {
 	uint64_t mode;    /* cppcheck-suppress unusedStructMember */
 	uint64_t resolve; /* cppcheck-suppress unusedStructMember */
 };
-
-/* The step's "create" field: what to make at its target when missing. */
-enum step_create rootfs_read_create(lua_State *L, int idx)
-{
-	static const char *const names[] = {"none", "dir", "file", "like_source", NULL};
-	enum step_create kind;
-
-	lua_getfield(L, idx, "create");
-	kind = (enum step_create)luaL_checkoption(L, -1, "none", names);
-	lua_pop(L, 1);
-	return kind;
-}
-
-/* Creating on another mount (EXDEV from the child) is refused by design: say so in the recipe's words. */
-const char *rootfs_error_text(const struct step *step, int err)
-{
-	bool creates = step->create != CREATE_NONE || step->op == STEP_MKDIR || step->op == STEP_WRITE_FILE ||
-		       step->op == STEP_SYMLINK;
-
-	if (err == EXDEV && step->op == STEP_SYSCTL)
-		return "the path is not on a proc filesystem (something is mounted over it); the host's files never "
-		       "change";
-	if (err == EXDEV && creates)
-		return "it would land on a mount the sandbox does not own (only its rootfs and the tmpfs and dev "
-		       "mounts of its recipe are its own); the host's files never change";
-	return strerror(err);
-}
-
-/* ---- child side: async-signal-safe from here on ---- */
-
-int close_keeping_errno(int fd, int rc)
-{
-	int err = errno;
-
-	close(fd);
-	errno = err;
-	return rc;
-}
 
 /* text[0..len) as a C string in buf ("." when empty, for the *at calls). */
 static int copy_path(char buf[PATH_MAX], const char *text, size_t len)
@@ -268,23 +227,6 @@ int rootfs_open_target(const struct step *step, const struct owned_mounts *owned
 	return close_keeping_errno(rootfd, fd);
 }
 
-static int write_all(int fd, const char *text)
-{
-	size_t left = strlen(text);
-
-	while (left > 0) {
-		ssize_t n = write(fd, text, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		text += n;
-		left -= (size_t)n;
-	}
-	return 0;
-}
-
 static int make_dir(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
@@ -299,11 +241,11 @@ static int make_dir(const struct step *step, const struct owned_mounts *owned)
 }
 
 /*
- * The content is the parent's copy of the string, in step->source. An
- * existing file is rewritten only if it lies on an owned mount too: it may
- * be a bind of a host file.
+ * The write_file step: the content is the parent's copy of the string, in
+ * step->source. An existing file is rewritten only if it lies on an owned
+ * mount too: it may be a bind of a host file.
  */
-static int write_file(const struct step *step, const struct owned_mounts *owned)
+static int write_owned_file(const struct step *step, const struct owned_mounts *owned)
 {
 	char name[NAME_MAX + 1];
 	int dirfd = open_parent(step, owned, name);
@@ -331,28 +273,6 @@ static int make_symlink(const struct step *step, const struct owned_mounts *owne
 	return close_keeping_errno(dirfd, check_owned(dirfd, owned) < 0 ? -1 : symlinkat(step->source, dirfd, name));
 }
 
-/*
- * OCI's maskedPaths: /dev/null over a file, an empty read-only tmpfs over a
- * directory. Only a path missing inside the root is skipped: whatever else
- * keeps it from being masked is an error.
- */
-static int mask(const struct step *step, const struct owned_mounts *owned)
-{
-	int fd = rootfs_open_target(step, owned, CREATE_NONE);
-	struct stat st;
-	int rc;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0)
-		rc = -1;
-	else if (S_ISDIR(st.st_mode))
-		rc = mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
-	else
-		rc = mount_on(fd, step->source, NULL, MS_BIND, NULL);
-	return close_keeping_errno(fd, rc);
-}
-
 /* A sysctl: its file under the sandbox's /proc, found inside the root, and no file bound over it. */
 static int write_sysctl(const struct step *step)
 {
@@ -372,23 +292,6 @@ static int write_sysctl(const struct step *step)
 		rc = -1;
 	}
 	return close_keeping_errno(fd, rc < 0 ? -1 : write_all(fd, step->source));
-}
-
-static int remount_readonly(const struct step *step, const struct owned_mounts *owned)
-{
-	int fd = rootfs_open_target(step, owned, CREATE_NONE);
-
-	return fd < 0 ? -1 : close_keeping_errno(fd, mount_set_readonly(fd));
-}
-
-/* Write text into an existing file: sysctls, time offsets. */
-int rootfs_write_path(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	return close_keeping_errno(fd, write_all(fd, text));
 }
 
 /*
@@ -416,19 +319,15 @@ int rootfs_run_step(const struct step *step, struct owned_mounts *owned)
 	case STEP_MKDIR:
 		return make_dir(step, owned);
 	case STEP_WRITE_FILE:
-		return write_file(step, owned);
+		return write_owned_file(step, owned);
 	case STEP_SYMLINK:
 		return make_symlink(step, owned);
-	case STEP_MASK:
-		return mask(step, owned);
 	case STEP_SYSCTL:
 		return write_sysctl(step);
 	case STEP_PIVOT_ROOT:
 		return pivot_into(step->target);
 	case STEP_CHROOT:
 		return chroot_into(step->target);
-	case STEP_REMOUNT_RO:
-		return remount_readonly(step, owned);
 	default:
 		errno = EINVAL;
 		return -1;

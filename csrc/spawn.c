@@ -1,7 +1,7 @@
 /*
- * Spawning: clone the child with its new namespaces, write its id maps,
- * release it, learn over the report pipe whether it reached exec; and the
- * process handle the parent keeps.
+ * Spawning: clone the child with its new namespaces, write its id maps
+ * (idmap.c), release it, learn over the report pipe whether it reached exec
+ * or which step failed, and hand the process over to its handle (process.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,46 +28,6 @@
 
 extern char **environ;
 
-struct process {
-	pid_t pid;
-	int status;    /* waitpid status, once reaped */
-	int status_fd; /* with init: where it tells the command's own status, or -1 */
-	int tty_fd;    /* tty relayed by wait: the master of the command's pseudo-terminal, or -1 */
-	int json_status_fd; /* the caller's, or -1: where wait writes { "exit-code": N } */
-	bool reaped;
-	bool took_terminal; /* the sandbox was given the terminal's foreground */
-};
-
-static const char *const signal_names[] = {
-	"HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-	"PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-	"XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS", NULL,
-};
-
-/* A signal given as a number, or a name with or without SIG, in any case. */
-static int check_signal(lua_State *L, int idx, const char *def)
-{
-	const char *name;
-	char upper[16];
-	size_t i;
-
-	if (lua_type(L, idx) == LUA_TNUMBER) {
-		lua_Integer sig = luaL_checkinteger(L, idx);
-
-		luaL_argcheck(L, sig > 0 && sig < NSIG, idx, "signal number out of range");
-		return (int)sig;
-	}
-	name = luaL_optstring(L, idx, def);
-	for (i = 0; i < sizeof(upper) - 1 && name[i]; i++)
-		upper[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
-	upper[i] = '\0';
-	name = strncmp(upper, "SIG", 3) == 0 ? upper + 3 : upper;
-	for (int k = 0; signal_names[k]; k++)
-		if (strcmp(name, signal_names[k]) == 0)
-			return k + 1;
-	return luaL_argerror(L, idx, lua_pushfstring(L, "unknown signal '%s'", lua_tostring(L, idx)));
-}
-
 /* A Lua list of strings at idx -> a NULL-terminated array kept alive on the stack. */
 static char **string_array(lua_State *L, int idx, const char *what)
 {
@@ -82,122 +42,6 @@ static char **string_array(lua_State *L, int idx, const char *what)
 	}
 	array[n] = NULL;
 	return array;
-}
-
-static int write_file(pid_t pid, const char *name, const char *text)
-{
-	char path[64];
-	size_t len = strlen(text);
-	int fd, err;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, len); /* the kernel takes a map in one write */
-	err = errno;
-	close(fd);
-	if (n == (ssize_t)len)
-		return 0;
-	errno = n < 0 ? err : EIO;
-	return -1;
-}
-
-/*
- * Write the child's maps; on failure *what names the file. gid_map needs
- * setgroups denied first unless the parent holds CAP_SETGID, so "auto"
- * tries without and denies only when the kernel says so.
- */
-static int write_id_maps(pid_t pid, const struct plan *plan, const char **what)
-{
-	*what = "setgroups";
-	if (plan->setgroups == SETGROUPS_DENY && write_file(pid, "setgroups", "deny") < 0)
-		return -1;
-	*what = "uid_map";
-	if (plan->uid_map && write_file(pid, "uid_map", plan->uid_map) < 0)
-		return -1;
-	*what = "gid_map";
-	if (plan->gid_map && write_file(pid, "gid_map", plan->gid_map) < 0) {
-		if (errno != EPERM || plan->setgroups != SETGROUPS_AUTO)
-			return -1;
-		*what = "setgroups";
-		if (write_file(pid, "setgroups", "deny") < 0)
-			return -1;
-		*what = "gid_map";
-		return write_file(pid, "gid_map", plan->gid_map);
-	}
-	return 0;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Take the terminal's foreground back; we are a background group until then. */
-static void restore_terminal(void)
-{
-	sigset_t ttou, old;
-
-	sigemptyset(&ttou);
-	sigaddset(&ttou, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &ttou, &old);
-	tcsetpgrp(STDIN_FILENO, getpgrp());
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/* A supervisor leaves with the command's code, or 128+N for its signal N. */
-static bool agrees(int supervisor, int command)
-{
-	int code = WIFSIGNALED(command) ? 128 + WTERMSIG(command) : WEXITSTATUS(command);
-
-	return WIFEXITED(supervisor) && WEXITSTATUS(supervisor) == (code & 0xff);
-}
-
-/* The end, for machines (bubblewrap's --json-status-fd): the exit code, 128+N for signal N. */
-static void tell_exit_code(struct process *proc)
-{
-	char line[48];
-	int code = WIFSIGNALED(proc->status) ? 128 + WTERMSIG(proc->status) : WEXITSTATUS(proc->status);
-	int len = snprintf(line, sizeof(line), "{ \"exit-code\": %d }\n", code);
-	ssize_t written;
-
-	if (proc->json_status_fd < 0)
-		return;
-	written = write(proc->json_status_fd, line, (size_t)len);
-	(void)written; /* a reader that is gone has nothing to learn */
-	proc->json_status_fd = -1;
-}
-
-/*
- * Once reaped: with a supervisor, the status that counts is the command's,
- * if it told it and its own exit agrees (a told status that does not is not
- * the supervisor's, and is ignored).
- */
-static void reaped(struct process *proc)
-{
-	int status;
-
-	proc->reaped = true;
-	close_fd(&proc->tty_fd);
-	if (proc->took_terminal)
-		restore_terminal();
-	if (proc->status_fd >= 0 && read(proc->status_fd, &status, sizeof(status)) == (ssize_t)sizeof(status) &&
-	    agrees(proc->status, status))
-		proc->status = status;
-	close_fd(&proc->status_fd);
-	tell_exit_code(proc);
-}
-
-
-static void reap(struct process *proc)
-{
-	while (waitpid(proc->pid, &proc->status, __WALL) < 0 && errno == EINTR)
-		;
-	reaped(proc);
 }
 
 /* Read the child's report: 0 at EOF (it reached exec), 1 with a report. */
@@ -224,6 +68,21 @@ static int spawn_failure(lua_State *L, const char *op, const char *message, int 
 	return 4;
 }
 
+/* Creating on another mount (EXDEV from the child) is refused by design: say so in the recipe's words. */
+static const char *step_error_text(const struct step *step, int err)
+{
+	bool creates = step->create != CREATE_NONE || step->op == STEP_MKDIR || step->op == STEP_WRITE_FILE ||
+		       step->op == STEP_SYMLINK;
+
+	if (err == EXDEV && step->op == STEP_SYSCTL)
+		return "the path is not on a proc filesystem (something is mounted over it); the host's files never "
+		       "change";
+	if (err == EXDEV && creates)
+		return "it would land on a mount the sandbox does not own (only its rootfs and the tmpfs and dev "
+		       "mounts of its recipe are its own); the host's files never change";
+	return strerror(err);
+}
+
 static int child_failure(lua_State *L, const struct plan *plan, const char *file, struct child_report r)
 {
 	const char *text = strerror(r.err);
@@ -242,9 +101,9 @@ static int child_failure(lua_State *L, const struct plan *plan, const char *file
 		return spawn_failure(L, "fds", lua_pushfstring(L, "pass descriptors: %s", text), r.err);
 	if ((size_t)r.step == plan->nsteps + REPORT_SESSION)
 		return spawn_failure(L, "session", lua_pushfstring(L, "start a new session: %s", text), r.err);
-	return spawn_failure(L, step_op_names[plan->steps[r.step].op],
+	return spawn_failure(L, step_types[plan->steps[r.step].op].name,
 			     lua_pushfstring(L, "%s (step %d): %s", plan->steps[r.step].desc, r.step + 1,
-					     rootfs_error_text(&plan->steps[r.step], r.err)),
+					     step_error_text(&plan->steps[r.step], r.err)),
 			     r.err);
 }
 
@@ -299,6 +158,8 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	/* Under ASan: the last children's frames never returned, so their redzones are still poisoned. */
 	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
+	if (args->cgroup_fd >= 0)
+		return cgroup_clone(plan->clone_flags, args->sync_fd < 0 && args->park_fd < 0, args->cgroup_fd, args);
 	if (args->park_fd >= 0)
 		flags &= ~(unsigned long)CLONE_VM; /* parked, it outlives this spawn: a copy of our memory */
 	else if (args->sync_fd < 0)
@@ -390,7 +251,7 @@ static int kill_failure(lua_State *L, struct process *proc, struct pipes *p, con
 
 	close_pipes(p);
 	kill(proc->pid, SIGKILL);
-	reap(proc);
+	process_reap(proc);
 	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
 }
 
@@ -421,14 +282,14 @@ static int receive_master(int socket_fd)
 static void namespace_ids(lua_State *L, pid_t pid, int files)
 {
 	lua_newtable(L);
-	for (int i = 0; ns_proc_names[i]; i++) {
+	for (int i = 0; ns_types[i].name; i++) {
 		char path[64];
 		struct stat st;
 
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_proc_names[i]);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_types[i].proc);
 		if (stat(path, &st) == 0) {
 			lua_pushinteger(L, (lua_Integer)st.st_ino);
-			lua_setfield(L, -2, ns_proc_names[i]);
+			lua_setfield(L, -2, ns_types[i].proc);
 		}
 	}
 	lua_setfield(L, files, "namespace_ids");
@@ -436,7 +297,7 @@ static void namespace_ids(lua_State *L, pid_t pid, int files)
 
 /* The parent's side once the child exists: write its maps, release it, read its report. */
 static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
-		       struct pipes *p, int files)
+		       struct pipes *p, int files, int cgroup)
 {
 	const struct plan *plan = args->plan;
 	struct child_report r;
@@ -460,17 +321,19 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 	if (p->sync[1] >= 0 && write_id_maps(pid, plan, &what) < 0) {
 		err = errno;
 		close_pipes(p);
-		reap(proc);
+		process_reap(proc);
 		return spawn_failure(L, what, lua_pushfstring(L, "write /proc/%d/%s: %s", (int)pid, what, strerror(err)),
 				     err);
 	}
+	if (cgroup && cgroup_enter(L, cgroup, pid, &what) < 0)
+		return kill_failure(L, proc, p, "cgroup", lua_pushfstring(L, "write %s", what));
 	if (args->hold)
 		namespace_ids(L, pid, files);
 	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
 		return kill_failure(L, proc, p, "sync", "release child");
 	if (read_report(p->report[0], &r)) {
 		close_pipes(p);
-		reap(proc);
+		process_reap(proc);
 		return child_failure(L, plan, args->file, r);
 	}
 	if (p->tty[0] >= 0 && (proc->tty_fd = receive_master(p->tty[0])) < 0)
@@ -580,28 +443,32 @@ static int open_all(lua_State *L, int files, struct child_args *args, struct pip
 
 static int l_spawn(lua_State *L)
 {
-	const struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
+	struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
-				  .tty_socket = -1, .park_fd = -1};
+				  .tty_socket = -1, .park_fd = -1, .cgroup_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	struct passing pass = {.nopened = 0};
 	sigset_t all, old;
 	struct process *proc;
 	const char *failed[2]; /* the op and the words of a failure before the clone */
-	int result, files, json_status_fd;
+	int result, files, json_status_fd, cgroup;
 	int tty = read_options(L, plan, &args, &json_status_fd);
 
 	read_command(L, plan, &args);
 	/* Everything Lua may allocate is allocated before the clone. */
-	proc = lua_newuserdatauv(L, sizeof(*proc), 1);
-	*proc = (struct process){.pid = -1, .status_fd = -1, .tty_fd = -1, .json_status_fd = -1, .reaped = true};
-	luaL_setmetatable(L, NSBOX_PROCESS_MT);
+	proc = process_new(L);
 	lua_newtable(L); /* our ends of the command's pipes and terminal: process.stdin, ..., tty */
 	files = lua_gettop(L);
 	lua_pushvalue(L, files);
 	lua_setiuservalue(L, files - 1, 1);
-	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0)
+	cgroup = lua_getfield(L, 4, "cgroup") == LUA_TTABLE ? lua_gettop(L) : 0; /* a cgroups.lua object */
+	if (cgroup && cgroup_prepare(L, cgroup, &args) < 0)
+		return setup_failure(L, &p, &pass, "cgroup", "open the sandbox's cgroup");
+	if (open_all(L, files, &args, &p, &pass, tty != 0, failed) < 0) {
+		close_fd(&args.cgroup_fd);
 		return setup_failure(L, &p, &pass, failed[0], failed[1]);
+	}
+	plan_bind_files(plan);
 	/*
 	 * Every signal stays blocked until the child has exec'd or failed: none
 	 * may reach it before it drops our handlers, and none may interrupt us
@@ -610,8 +477,13 @@ static int l_spawn(lua_State *L)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
-	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files);
+	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files, cgroup);
 	proc->json_status_fd = json_status_fd;
+	close_fd(&args.cgroup_fd);
+	if (result == 1 && cgroup) { /* the handle's from now: finished by wait and close */
+		lua_pushvalue(L, cgroup);
+		lua_setfield(L, files, "cgroup");
+	}
 	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
 		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
 			close(proc->tty_fd);
@@ -621,153 +493,6 @@ static int l_spawn(lua_State *L)
 	streams_close(&pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return result;
-}
-
-/* os.execute's shape: true|nil, "exit"|"signal", code */
-static int push_status(lua_State *L, int status)
-{
-	if (WIFSIGNALED(status)) {
-		luaL_pushfail(L);
-		lua_pushliteral(L, "signal");
-		lua_pushinteger(L, WTERMSIG(status));
-	} else {
-		int code = WEXITSTATUS(status);
-
-		if (code == 0)
-			lua_pushboolean(L, 1);
-		else
-			luaL_pushfail(L);
-		lua_pushliteral(L, "exit");
-		lua_pushinteger(L, code);
-	}
-	return 3;
-}
-
-static struct process *check_process(lua_State *L)
-{
-	return luaL_checkudata(L, 1, NSBOX_PROCESS_MT);
-}
-
-static void forward_signals_until_exit(struct process *proc)
-{
-	sigset_t set, old;
-	siginfo_t info;
-	struct timespec now = {0, 0};
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	for (;;) {
-		pid_t r = waitpid(proc->pid, &proc->status, WNOHANG | __WALL);
-
-		if (r == proc->pid || (r < 0 && errno != EINTR))
-			break;
-		if (sigwaitinfo(&set, &info) > 0 && info.si_signo != SIGCHLD)
-			kill(proc->pid, info.si_signo);
-	}
-	/* Signals that raced the end were meant for the sandbox, which is gone. */
-	sigdelset(&set, SIGCHLD);
-	while (sigtimedwait(&set, &info, &now) > 0)
-		;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	reaped(proc);
-}
-
-/*
- * process:wait() -> true|nil, "exit"|"signal", code. While waiting, SIGINT,
- * SIGTERM and SIGHUP sent to this process are passed on to the sandbox.
- */
-static int process_wait(lua_State *L)
-{
-	struct process *proc = check_process(L);
-
-	if (proc->pid < 0) {
-		errno = ECHILD;
-		return nsbox_fail(L, "wait");
-	}
-	if (!proc->reaped && proc->tty_fd >= 0) {
-		terminal_relay(proc->pid, proc->tty_fd, &proc->status);
-		reaped(proc);
-	} else if (!proc->reaped) {
-		forward_signals_until_exit(proc);
-	}
-	return push_status(L, proc->status);
-}
-
-/* process:kill([signal]) -> true | nil, message, errno; default TERM. */
-static int process_kill(lua_State *L)
-{
-	struct process *proc = check_process(L);
-	int sig = check_signal(L, 2, "TERM");
-
-	if (proc->reaped) {
-		errno = ESRCH;
-		return nsbox_fail(L, "kill");
-	}
-	return nsbox_result(L, kill(proc->pid, sig), "kill");
-}
-
-/* __close and __gc: a sandbox nobody waits for is killed and reaped, never leaked. */
-static int process_close(lua_State *L)
-{
-	struct process *proc = check_process(L);
-
-	if (!proc->reaped) {
-		kill(proc->pid, SIGKILL);
-		reap(proc);
-	}
-	return 0;
-}
-
-/*
- * process:detach() -> pid: the process is left to whoever adopts it when we
- * exit (a container under its engine's monitor): never waited for, killed
- * or reaped through this handle again.
- */
-static int process_detach(lua_State *L)
-{
-	struct process *proc = check_process(L);
-
-	proc->reaped = true;
-	close_fd(&proc->status_fd);
-	close_fd(&proc->tty_fd);
-	lua_pushinteger(L, proc->pid);
-	return 1;
-}
-
-static int process_index(lua_State *L)
-{
-	struct process *proc = check_process(L);
-
-	const char *key = luaL_checkstring(L, 2);
-
-	if (strcmp(key, "pid") == 0) {
-		lua_pushinteger(L, proc->pid);
-		return 1;
-	}
-	lua_getiuservalue(L, 1, 1); /* stdin, stdout, stderr, tty, namespace_ids */
-	if (lua_getfield(L, -1, key) != LUA_TNIL)
-		return 1;
-	lua_getmetatable(L, 1);
-	lua_getfield(L, -1, "methods");
-	lua_getfield(L, -1, lua_tostring(L, 2));
-	return 1;
-}
-
-static int process_tostring(lua_State *L)
-{
-	struct process *proc = check_process(L);
-
-	if (!proc->reaped)
-		lua_pushfstring(L, "nsbox.process{pid=%d, running}", (int)proc->pid);
-	else if (WIFSIGNALED(proc->status))
-		lua_pushfstring(L, "nsbox.process{pid=%d, signal %d}", (int)proc->pid, WTERMSIG(proc->status));
-	else
-		lua_pushfstring(L, "nsbox.process{pid=%d, exit %d}", (int)proc->pid, WEXITSTATUS(proc->status));
-	return 1;
 }
 
 /* core.environ() -> the calling process's environment as a list of "NAME=value". */
@@ -781,41 +506,14 @@ static int l_environ(lua_State *L)
 	return 1;
 }
 
-/* core.signum(name) -> number: the CLI turns "killed by SIGTERM" into 128+15. */
-static int l_signum(lua_State *L)
-{
-	lua_pushinteger(L, check_signal(L, 1, NULL));
-	return 1;
-}
-
 void spawn_open(lua_State *L)
 {
-	static const luaL_Reg methods[] = {
-		{"wait", process_wait},
-		{"kill", process_kill},
-		{"close", process_close},
-		{"detach", process_detach},
-		{NULL, NULL},
-	};
-	static const luaL_Reg metamethods[] = {
-		{"__index", process_index},
-		{"__tostring", process_tostring},
-		{"__close", process_close},
-		{"__gc", process_close},
-		{NULL, NULL},
-	};
 	static const luaL_Reg fns[] = {
 		{"spawn", l_spawn},
 		{"environ", l_environ},
-		{"signum", l_signum},
 		{NULL, NULL},
 	};
 
-	luaL_newmetatable(L, NSBOX_PROCESS_MT);
-	luaL_setfuncs(L, metamethods, 0);
-	luaL_newlib(L, methods);
-	lua_setfield(L, -2, "methods");
-	lua_pop(L, 1);
 	luaL_setfuncs(L, fns, 0);
 	lua_pushinteger(L, NSBOX_MAX_FDS);
 	lua_setfield(L, -2, "MAX_PASSED_FDS");

@@ -1,4 +1,4 @@
--- A locked-down sandbox: every namespace, no capabilities, no_new_privs, rlimits, an init; works unprivileged.
+-- A locked-down sandbox: every namespace, no capabilities, no_new_privs, seccomp, rlimits, an init; works unprivileged.
 --   nsbox locked [CMD [ARG...]]   (or: lua recipes/locked.lua [CMD [ARG...]])
 if type((...)) ~= "table" then return require("nsbox.command").script(arg[0], { ... }) end -- run directly
 -- Also: death with the parent, a session of its own, the kernel's interfaces
@@ -12,6 +12,7 @@ return nsbox.recipe(nsbox.protect_kernel, {
   mounts = { { type = "proc", target = "/proc" } },
   caps = { keep = {} },
   no_new_privs = true,
+  seccomp = nsbox.seccomp.default,
   rlimits = { nofile = 1024, nproc = 512, core = 0 },
   init = true,
   die_with_parent = true,

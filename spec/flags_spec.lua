@@ -61,6 +61,7 @@ local ROWS = {
   ["--rlimit"] = { { "--rlimit", "nofile=100:200" }, "ulimit -n; ulimit -Hn", "100\n200\n" },
   ["--init"] = { { "pid", "--init" }, "echo $$", "2\n" },
   ["--as-pid-1"] = { { "--unshare-pid", "--as-pid-1" }, "echo $$", "1\n" },
+  ["--seccomp"] = { { "--seccomp", "default" }, "grep ^Seccomp: /proc/self/status", "Seccomp:\t2\n" },
   ["--die-with-parent"] = { { "--die-with-parent", "--debug" }, "true", "" , stderr = "die with the parent" },
   ["--info-fd"] = { { "--unshare-uts", "--info-fd", "1" }, "true",
     '~^{\n    "child%-pid": %d+,\n    "mnt%-namespace": %d+,\n    "uts%-namespace": %d+\n}\n$' },

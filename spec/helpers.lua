@@ -38,13 +38,7 @@ function H.root_it(name, fn)
   end
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 H.slurp = slurp
 
 -- Run a shell command line: stdout, stderr, exit code (128+N for signal N).

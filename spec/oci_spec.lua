@@ -197,8 +197,9 @@ end)
 
 -- Each: what to change in the `crun spec` config, and the message expected.
 local REFUSALS = {
-  { "linux.seccomp", function(c) c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO" } end,
-    "unsupported field 'linux.seccomp'" },
+  { "a seccomp notification listener", function(c)
+      c.linux.seccomp = { defaultAction = "SCMP_ACT_ERRNO", listenerPath = "/run/listener" }
+    end, "unsupported field 'linux.seccomp.listenerPath'" },
   { "hooks", function(c) c.hooks = { prestart = { { path = "/bin/true" } } } end,
     "unsupported field 'hooks'" },
   { "an unknown namespace type", function(c) table.insert(c.linux.namespaces, { type = "cgroupv3" }) end,

@@ -23,5 +23,9 @@ do
   local p <close> = assert(nsbox.spawn(box, { "sleep", "10" })) -- luacheck: no unused (closed here)
 end
 assert(nsbox.spawn(box, { "sleep", "10" }))
+-- seccomp: a profile through libseccomp into a plan, and a ready program; compiled
+-- only, since valgrind does not implement seccomp(2) for the child to install them.
+assert(nsbox.compile { namespaces = ns, seccomp = nsbox.seccomp.default })
+assert(nsbox.compile { namespaces = ns, seccomp = { bpf = string.rep("\0", 8) } })
 collectgarbage()
 print("smoke ok")

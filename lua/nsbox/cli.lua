@@ -37,9 +37,11 @@ function M.main(what, args)
   if not ok then fail(125, recipe) end
   options = options or {}
   options.foreground = true
-  local status, how, code, step
-  ok, status, how, code, step = pcall(nsbox.run, recipe, argv, options)
+  local status, how, code, step, usage
+  ok, status, how, code, step, usage = pcall(nsbox.run, recipe, argv, options)
   if not ok then fail(125, status) end
+  local why = how == "signal" and require("nsbox.cgroups").explain(step, usage)
+  if why then io.stderr:write("nsbox: ", why, "\n") end
   -- Not closing the state: freeing every object would touch every page of the
   -- heap just before the process ends anyway (exit still flushes stdio).
   if how == "exit" then os.exit(code) end

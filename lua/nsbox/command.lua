@@ -34,11 +34,7 @@ end
 -- modules nsbox.recipes.NAME in a rock.
 local STOCK_DIR = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/recipes"
 
-local function readable(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local readable = require("nsbox.files").readable
 
 -- A word naming a file rather than a stock recipe: it has a slash or ends in .lua.
 local function is_path(word)

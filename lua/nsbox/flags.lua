@@ -178,6 +178,10 @@ M.FLAGS = {
     help = "an init as PID 1 that reaps orphans and forwards signals (needs a PID namespace)" },
   { name = "--as-pid-1", key = "init", set = set("init", false),
     help = "run CMD itself as PID 1 of the new PID namespace, no init" },
+  { name = "--seccomp", args = { "PROFILE" }, key = "seccomp",
+    help = "filter CMD's system calls by PROFILE: \"default\", a .json (OCI linux.seccomp) or .lua profile file; "
+      .. "all digits: a ready BPF program on that descriptor, as bubblewrap's --seccomp FD",
+    set = function(fragment, _, word) fragment.seccomp = require("nsbox.seccomp").load(word) end },
   { name = "--die-with-parent", key = "die_with_parent", set = set("die_with_parent", true),
     help = "kill CMD when nsbox dies" },
   { name = "--new-session", key = "new_session", set = set("new_session", true),

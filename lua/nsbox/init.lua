@@ -10,6 +10,7 @@ local recipe = require "nsbox.recipe"
 local exec = require "nsbox.exec"
 local spawn_options = require "nsbox.options"
 local ns = require "nsbox.ns"
+local cgroups = require "nsbox.cgroups"
 
 local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
@@ -20,6 +21,9 @@ M.recipe = recipe.compose
 
 -- Recipe fragments to compose with: nsbox.recipe(nsbox.protect_kernel, { ... }).
 M.protect_kernel = require("nsbox.rootfs").PROTECT_KERNEL
+
+-- Profiles for the seccomp key: nsbox.seccomp.default, nsbox.seccomp.deny{...}.
+M.seccomp = require "nsbox.seccomp"
 
 local function logging(r)
   local level = r.log or os.getenv("NSBOX_LOG")
@@ -81,9 +85,13 @@ local function spawn(r, argv, options, caller)
   argv = exec.check_argv(argv or c.argv or { "/bin/sh" }, "argv")
   options = spawn_options.check(options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
-  local proc, step
-  proc, message, errno, step = core.spawn(c.arena, argv, c.env, spawn_options.for_core(c.recipe, options))
-  if proc then spawn_options.tell_start(c.recipe, proc, options) end
+  local proc, step, cgroup
+  if c.recipe.cgroup then
+    cgroup, message, errno = cgroups.create(c.recipe)
+    if not cgroup then return nil, message, errno, "cgroup" end
+  end
+  proc, message, errno, step = core.spawn(c.arena, argv, c.env, spawn_options.for_core(c.recipe, options, cgroup))
+  if proc then spawn_options.tell_start(c.recipe, proc, options) elseif cgroup then cgroup:remove() end
   if step == "clone" then message = explain_clone_failure(c, message) end
   if c.log then
     if proc then log("started pid %d", proc.pid) else log("failed: %s", message) end
@@ -108,10 +116,11 @@ local function run(r, argv, options)
   local proc, step
   proc, message, errno, step = spawn(c, argv, options, "run")
   if not proc then return nil, message, errno, step end
-  local ok, how, code = proc:wait()
+  local ok, how, code, reason = proc:wait()
   if c.log then
     log("pid %d %s", proc.pid, how == "exit" and ("exited with status " .. code) or ("was killed by signal " .. code))
   end
+  if c.recipe.cgroup then return ok, how, code, reason, proc:stats() end
   return ok, how, code
 end
 
@@ -137,7 +146,9 @@ function M.capture(r, argv, options)
 end
 
 -- nsbox.run(recipe, argv [, options]) -> true|nil, "exit"|"signal", code, like
--- os.execute; nil, message, errno, step when the sandbox could not be started.
+-- os.execute, then with a cgroup the reason for the end ("oom", or nil) and
+-- its usage (process:stats()); nil, message, errno, step when the sandbox
+-- could not be started.
 function M.run(r, argv, options)
   return check.refusing("nsbox: ", run, r, argv, options)
 end

@@ -22,15 +22,13 @@ local M = {}
 
 M.KEYS = { namespaces = "list", join = "value", time = "value" }
 
--- The namespaces a recipe may ask for, in the order of namespaces(7).
-M.NAMESPACES = { "cgroup", "ipc", "mount", "net", "pid", "time", "user", "uts" }
+-- The namespaces a recipe may ask for: nsbox.core's table, by name (the order of namespaces(7)).
+M.NAMESPACES = check.sorted_names(core.NAMESPACES)
 local NAMESPACE_SET = check.set_of(M.NAMESPACES)
 
 -- Recipe names of the types that can be joined, and their /proc/PID/ns files.
-M.PROC_NAME = {
-  cgroup = "cgroup", ipc = "ipc", mount = "mnt", net = "net",
-  pid = "pid", time = "time", user = "user", uts = "uts",
-}
+M.PROC_NAME = {}
+for name, ns in pairs(core.NAMESPACES) do M.PROC_NAME[name] = ns.proc end
 local JOIN_TYPES = check.sorted_names(M.PROC_NAME)
 
 -- The kernel's highest pid (PID_MAX_LIMIT), whatever kernel.pid_max says:
@@ -51,13 +49,7 @@ function M.kernel_has_time_namespaces()
   return f ~= nil
 end
 
-local function read_sysctl(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local value = f:read("l")
-  f:close()
-  return value
-end
+local read_sysctl = require("nsbox.files").first_line
 
 -- Why the kernel refused a user namespace, and the switch that allows it.
 function M.user_namespace_blocker(euid)

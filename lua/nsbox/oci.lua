@@ -499,9 +499,77 @@ local function mount_tree(l, r, ns)
   end
 end
 
+-- ---- linux.seccomp ----
+
+local SECCOMP = set_of { "defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls" }
+local SECCOMP_SYSCALL = set_of { "names", "action", "errnoRet", "args" }
+local SECCOMP_ARG = set_of { "index", "value", "valueTwo", "op" }
+local SECCOMP_ACTIONS = {
+  SCMP_ACT_ALLOW = "allow", SCMP_ACT_ERRNO = "errno", SCMP_ACT_KILL = "kill", SCMP_ACT_KILL_THREAD = "kill_thread",
+  SCMP_ACT_KILL_PROCESS = "kill_process", SCMP_ACT_TRAP = "trap", SCMP_ACT_LOG = "log",
+}
+-- TSYNC synchronizes the filter over a process's threads: the command's process has one.
+local SECCOMP_FLAGS = {
+  SECCOMP_FILTER_FLAG_LOG = "log", SECCOMP_FILTER_FLAG_SPEC_ALLOW = "spec_allow", SECCOMP_FILTER_FLAG_TSYNC = false,
+}
+
+local function seccomp_action(value, path)
+  return SECCOMP_ACTIONS[str(value, path)] or unsupported_value(value, path)
+end
+
+local function seccomp_arch(value, path)
+  local name = (str(value, path):match("^SCMP_ARCH_(.+)$") or ""):lower()
+  if not set_of(require("nsbox.seccomp").ARCHITECTURES)[name] then unsupported_value(value, path) end
+  return name
+end
+
+-- Arguments are 64-bit: JSON numbers past 2^63 do not reach us whole.
+local function seccomp_arg(a, path)
+  object(a, path, SECCOMP_ARG)
+  local op = str(a.op, field(path, "op")):match("^SCMP_CMP_(.+)$")
+  if not op or not set_of(require("nsbox.seccomp").OPS)[op:lower()] then unsupported_value(a.op, field(path, "op")) end
+  local out = { index = integer(a.index, field(path, "index"), 0, 5), op = op:lower(),
+    value = integer(a.value or 0, field(path, "value"), math.mininteger, math.maxinteger) }
+  -- Only masked_eq reads valueTwo; podman writes 0 in every argument.
+  if out.op == "masked_eq" then out.value2 = integer(a.valueTwo or 0, field(path, "valueTwo"), 0, math.maxinteger) end
+  return out
+end
+
+-- A syscalls entry as a rule. Names this libseccomp knows on no architecture
+-- are left out, as crun and runc leave them out: profiles list calls newer
+-- than some of the kernels they run on. Nil when no name is left.
+local function seccomp_rule(s, path)
+  object(s, path, SECCOMP_SYSCALL)
+  local rule = { action = seccomp_action(s.action, field(path, "action")), syscalls = {} }
+  for _, name in ipairs(each(s.names, field(path, "names"), str)) do
+    if require("nsbox.core").seccomp_known(name) then rule.syscalls[#rule.syscalls + 1] = name end
+  end
+  -- Without errnoRet, EPERM: the profile's defaultErrnoRet is its default action's alone.
+  if rule.action == "errno" then rule.errno = integer(s.errnoRet or 1, field(path, "errnoRet"), 0, 4095) end
+  if s.args ~= nil then rule.args = each(s.args, field(path, "args"), seccomp_arg) end
+  return #rule.syscalls > 0 and rule or nil
+end
+
+local function seccomp(sc, path)
+  object(sc, path, SECCOMP)
+  local p = { default = seccomp_action(sc.defaultAction, field(path, "defaultAction")), rules = {}, flags = {} }
+  if sc.defaultErrnoRet ~= nil then p.errno = integer(sc.defaultErrnoRet, field(path, "defaultErrnoRet"), 0, 4095) end
+  if sc.architectures ~= nil then
+    p.architectures = each(sc.architectures, field(path, "architectures"), seccomp_arch)
+  end
+  for _, flag in ipairs(each(sc.flags or {}, field(path, "flags"), str)) do
+    if SECCOMP_FLAGS[flag] == nil then unsupported_value(flag, field(path, "flags")) end
+    p.flags[#p.flags + 1] = SECCOMP_FLAGS[flag] or nil
+  end
+  for i, s in ipairs(array(sc.syscalls or {}, field(path, "syscalls"))) do
+    p.rules[#p.rules + 1] = seccomp_rule(s, item(field(path, "syscalls"), i))
+  end
+  return p
+end
+
 local LINUX = set_of {
   "namespaces", "uidMappings", "gidMappings", "timeOffsets", "resources", "sysctl",
-  "rootfsPropagation", "maskedPaths", "readonlyPaths",
+  "rootfsPropagation", "maskedPaths", "readonlyPaths", "seccomp",
 }
 
 -- linux, but for namespaces (read first, since the rest depends on them) and
@@ -510,6 +578,7 @@ local function linux(l, r, ns)
   id_maps(l, r, ns)
   if l.timeOffsets ~= nil then time_offsets(l.timeOffsets, r, ns) end
   if l.sysctl ~= nil then sysctl(l.sysctl, r) end
+  if l.seccomp ~= nil then r.seccomp = seccomp(l.seccomp, "linux.seccomp") end
   mount_tree(l, r, ns)
 end
 
@@ -598,6 +667,18 @@ function M.translate(config, bundle_dir)
     error("nsbox.oci: the bundle directory must be a string, got " .. type(bundle_dir), 2)
   end
   return check.refusing("nsbox.oci: ", translate, config, bundle_dir)
+end
+
+-- oci.seccomp_profile(json_text, path) -> the seccomp key's profile | nil,
+-- message: a profile file in linux.seccomp's shape, as Docker's and podman's are.
+function M.seccomp_profile(text, path)
+  local ok, decoded = pcall(cjson.decode, text)
+  if not ok then return nil, ("%s: invalid JSON: %s"):format(path, decoded) end
+  local translated
+  ok, translated = pcall(function() return seccomp(without_nulls(check.plain(decoded, "")), "") end)
+  if ok then return translated end
+  if getmetatable(translated) ~= check.Invalid then error(translated, 0) end
+  return nil, translated.message
 end
 
 local function read_config(path)

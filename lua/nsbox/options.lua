@@ -96,10 +96,10 @@ local function terminal(r, options)
 end
 
 -- What core.spawn takes of the checked options, for the recipe r.
-function M.for_core(r, options)
+function M.for_core(r, options, cgroup)
   return { foreground = options.foreground, fds = options.passed_fds, tty = terminal(r, options),
     json_status_fd = options.json_status_fd, namespace_ids = options.info_fd or options.json_status_fd,
-    park = options.park }
+    park = options.park, cgroup = cgroup }
 end
 
 return M

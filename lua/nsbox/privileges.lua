@@ -16,10 +16,7 @@ M.KEYS = {
   init = "value", die_with_parent = "value", umask = "value",
 }
 
-M.RLIMITS = {
-  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-  "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
-}
+M.RLIMITS = check.sorted_names(core.RLIMITS) -- setrlimit(2)'s resources by name (nsbox.core's table)
 local RLIMIT_SET = check.set_of(M.RLIMITS)
 
 local NGROUPS_MAX = 65536 -- the most supplementary groups setgroups(2) takes
@@ -49,10 +46,9 @@ local function cap_name(name, where)
 end
 
 local function cap_list(list, where)
-  local out = {}
-  for i, name in ipairs(check.list(list, where)) do out[i] = cap_name(name, ("%s[%d]"):format(where, i)) end
-  return out
+  return check.list_of(list, where, cap_name)
 end
+M.cap_list = cap_list
 
 -- caps = { keep = {...} } or one list per set (OCI's shape); ambient "auto"
 -- means: raised when the command runs as a non-root uid, so it survives exec.
@@ -173,7 +169,7 @@ local function short(names)
 end
 
 -- The uid the command will run as, inside its namespaces.
-local function final_uid(r, has)
+function M.final_uid(r, has)
   if r.user then return r.user.uid end
   if has.user then return 0 end
   return (core.ids())
@@ -182,7 +178,7 @@ end
 local function caps_steps(r, has)
   local c = r.caps
   local ambient = c.ambient
-  if ambient == "auto" then ambient = final_uid(r, has) ~= 0 and c.permitted or {} end
+  if ambient == "auto" then ambient = M.final_uid(r, has) ~= 0 and c.permitted or {} end
   local step = { bounding = numbers(c.bounding), effective = numbers(c.effective), permitted = numbers(c.permitted),
     inheritable = numbers(c.inheritable), ambient = numbers(ambient) }
   return step, ("set capabilities: effective %s, permitted %s, inheritable %s, ambient %s"):format(

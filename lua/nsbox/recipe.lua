@@ -39,12 +39,14 @@ M.Recipe = Recipe
 local CONCERNS = {}
 for i, name in ipairs {
   "ns",         -- namespaces, join, time; then root of the user namespace, / private
+  "cgroups",    -- cgroup: limits, made by the parent; the cgroup namespace unshared after placement
   "hostname",   -- hostname, domainname
   "idmap",      -- uid_map, gid_map, setgroups, unprivileged (written by the parent)
   "network",    -- loopback
   "rootfs",     -- mounts, rootfs, masked, readonly, sysctl, propagation, ...
   "exec",       -- argv, argv0, env, clearenv, cwd, new_session, tty, log
   "privileges", -- rlimits, umask, caps, user, no_new_privs, init, die_with_parent
+  "seccomp",    -- the system-call filter, installed last, just before exec
 } do
   CONCERNS[i] = require("nsbox." .. name)
 end

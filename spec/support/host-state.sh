@@ -8,6 +8,8 @@
 echo "hostname: $(hostname)"
 echo "domainname: $(cat /proc/sys/kernel/domainname)"
 awk '{ print "mount:", $5, $(NF-2) }' /proc/self/mountinfo | sort
+# The sandboxes' cgroups (nsbox-PID-N, and the specs' named ones), in every hierarchy.
+find /sys/fs/cgroup -type d -name 'nsbox-*' 2>/dev/null | sed 's/^/cgroup: /' | sort
 [ -n "${NSBOX_SUBREAPER:-}" ] || exit 0
 ps -e -o pid=,ppid=,stat=,args= | awk -v reaper="$NSBOX_SUBREAPER" -v self=$$ '
 	{ sub(/^ +/, ""); parent[$1] = $2; line[$1] = $0 }

@@ -1,0 +1,370 @@
+/*
+ * Cgroups, the parts that need C: making and removing the sandbox's cgroup
+ * directories, placing the child in them before it is released (clone3
+ * with CLONE_INTO_CGROUP on v2, the pid written to cgroup.procs on v1),
+ * killing what is left in them, and a watcher that removes them when the
+ * caller dies. What to create and which limits to write is lua/nsbox/cgroups.lua's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nsbox.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* The most cgroup directories one sandbox gets: one per hierarchy. */
+#define CGROUP_MAX_DIRS 16
+/* How long removal waits for killed processes to leave (frozen v1 tasks, zombies' exits): 10 ms rounds. */
+#define CGROUP_REMOVE_ROUNDS 500
+
+/*
+ * The child, put into the v2 cgroup at dir_fd by the kernel as it is made,
+ * so that none of its instructions runs outside it. clone3 is a raw system
+ * call here, so the child cannot start on a stack of its own (only glibc's
+ * clone wrapper can): it gets a copy of our memory, as fork would, and goes
+ * straight to child_main.
+ */
+pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *args)
+{
+	struct clone_args ca;
+	long pid;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = (uint64_t)(unsigned int)flags | CLONE_INTO_CGROUP | (vfork ? CLONE_VFORK : 0);
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)dir_fd;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		child_main(args);
+	return (pid_t)pid;
+}
+
+/* text into path (one write, as the kernel's cgroup files take it): 0, or -1 with errno. */
+static int write_text(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len);
+	if (n != (ssize_t)len && n >= 0)
+		errno = EIO;
+	return close_keeping_errno(fd, n == (ssize_t)len ? 0 : -1);
+}
+
+/*
+ * Parent side, before releasing the child: its pid into each cgroup.procs
+ * of the list at cgroup.procs of the table at idx (v1 hierarchies, which
+ * have no CLONE_INTO_CGROUP). 0, or -1 with errno and *failed the file.
+ */
+int cgroup_enter(lua_State *L, int idx, pid_t pid, const char **failed)
+{
+	char text[16];
+	int rc = 0;
+
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	lua_getfield(L, idx, "procs");
+	for (lua_Integer i = 1; rc == 0 && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+		*failed = lua_tostring(L, -1); /* anchored by the list */
+		rc = write_text(*failed, text);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
+	return rc;
+}
+
+/*
+ * Parent side, before the clone, for the cgroup table at idx: the v2
+ * directory at its field into opened for clone3 (args->cgroup_fd, else -1);
+ * with v1 cgroup.procs files to write, the child waits to be placed
+ * (args->hold). 0, or -1 with errno.
+ */
+int cgroup_prepare(lua_State *L, int idx, struct child_args *args)
+{
+	if (lua_getfield(L, idx, "into") == LUA_TSTRING &&
+	    (args->cgroup_fd = open(lua_tostring(L, -1), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	lua_getfield(L, idx, "procs");
+	args->hold |= lua_istable(L, -1) && lua_rawlen(L, -1) > 0;
+	lua_pop(L, 2);
+	return 0;
+}
+
+/* The directories to remove, copied out of Lua: the watcher uses them after a fork. */
+struct cgroup_dirs {
+	int n;
+	char path[CGROUP_MAX_DIRS][PATH_MAX];
+};
+
+static void read_dirs(lua_State *L, int idx, struct cgroup_dirs *dirs)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	dirs->n = 0;
+	for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
+		size_t len;
+		const char *path = luaL_checklstring(L, -1, &len);
+
+		luaL_argcheck(L, dirs->n < CGROUP_MAX_DIRS && len < PATH_MAX && path[0] == '/', idx,
+			      "at most 16 absolute cgroup directories");
+		memcpy(dirs->path[dirs->n++], path, len + 1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* dir/name into buf (PATH_MAX + 32 bytes), without allocating. */
+static char *file_in(char *buf, const char *dir, const char *name)
+{
+	size_t d = strlen(dir), n = strlen(name);
+
+	memcpy(buf, dir, d);
+	buf[d] = '/';
+	memcpy(buf + d + 1, name, n + 1);
+	return buf;
+}
+
+/* SIGKILL every pid listed in dir/cgroup.procs: how many were listed (0 when the file is gone). */
+static int kill_listed(const char *dir)
+{
+	char path[PATH_MAX + 32], buf[4096];
+	int fd = open(file_in(path, dir, "cgroup.procs"), O_RDONLY | O_CLOEXEC);
+	int listed = 0;
+	long pid = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				pid = pid * 10 + (buf[i] - '0');
+			} else if (pid > 0) {
+				kill((pid_t)pid, SIGKILL);
+				listed++;
+				pid = 0;
+			}
+		}
+	}
+	close(fd);
+	return listed;
+}
+
+/*
+ * Kill whatever is left in dir: at once with cgroup.kill (v2, Linux 5.14);
+ * on v1 frozen first where dir is a freezer cgroup, so that a fork bomb
+ * cannot outrun the loop, then each listed pid.
+ */
+static void kill_leftovers(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	bool freezer;
+
+	if (write_text(file_in(path, dir, "cgroup.kill"), "1") == 0)
+		return;
+	freezer = write_text(file_in(path, dir, "freezer.state"), "FROZEN") == 0;
+	kill_listed(dir);
+	if (freezer)
+		write_text(file_in(path, dir, "freezer.state"), "THAWED");
+}
+
+/*
+ * Kill everything in the directories and remove them, waiting for killed
+ * processes to leave. Async-signal-safe: the watcher runs it in a fork.
+ * 0, or -1 with errno and *failed the index of a directory left.
+ */
+static int remove_dirs(struct cgroup_dirs *dirs, int *failed)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	bool removed[CGROUP_MAX_DIRS] = {false};
+	int left = dirs->n, err = 0;
+
+	for (int round = 0; left > 0 && round < CGROUP_REMOVE_ROUNDS; round++) {
+		if (round > 0)
+			nanosleep(&pause, NULL);
+		for (int i = 0; i < dirs->n; i++)
+			if (!removed[i])
+				kill_leftovers(dirs->path[i]);
+		for (int i = 0; i < dirs->n; i++) {
+			if (removed[i])
+				continue;
+			if (rmdir(dirs->path[i]) == 0 || errno == ENOENT) {
+				removed[i] = true;
+				left--;
+			} else if (errno != EBUSY) {
+				err = errno;
+				*failed = i;
+				return (errno = err), -1;
+			} else {
+				*failed = i;
+			}
+		}
+	}
+	if (left > 0)
+		return (errno = EBUSY), -1;
+	return 0;
+}
+
+/* core.cgroup_remove({dir, ...}) -> true | nil, message, errno */
+static int l_cgroup_remove(lua_State *L)
+{
+	struct cgroup_dirs *dirs = lua_newuserdatauv(L, sizeof(*dirs), 0);
+	int failed = 0;
+
+	read_dirs(L, 1, dirs);
+	if (remove_dirs(dirs, &failed) < 0)
+		return nsbox_fail(L, lua_pushfstring(L, "remove cgroup %s", dirs->path[failed]));
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.cgroup_mkdir(path) -> true | nil, message, errno; an existing directory is someone else's: EEXIST. */
+static int l_cgroup_mkdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	return nsbox_result(L, mkdir(path, 0755), lua_pushfstring(L, "create cgroup %s", path));
+}
+
+/* core.cgroup_writable(dir) -> boolean: may we create a cgroup beneath dir (and move our child into it)? */
+static int l_cgroup_writable(lua_State *L)
+{
+	lua_pushboolean(L, access(luaL_checkstring(L, 1), W_OK) == 0);
+	return 1;
+}
+
+/* The watcher: nobody's child, it waits for the caller's end of the pipe to close, then removes the cgroups. */
+static _Noreturn void watch(int fd, struct cgroup_dirs *dirs)
+{
+	sigset_t none;
+	char byte;
+	int failed;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(fd, 0) < 0 || syscall(SYS_close_range, 1U, ~0U, 0U) < 0 || chdir("/") < 0)
+		_exit(1);
+	setsid(); /* no terminal's signal reaches it */
+	while (read(0, &byte, 1) < 0 && errno == EINTR)
+		;
+	_exit(remove_dirs(dirs, &failed) == 0 ? 0 : 1);
+}
+
+/*
+ * core.cgroup_watch({dir, ...}) -> fd | nil, message, errno: a process
+ * outside the sandbox's cgroups that removes them once fd (ours,
+ * close-on-exec) is closed: by core.cgroup_unwatch after our own removal,
+ * or by the kernel when we die. Forked twice, so that it is nobody's child
+ * to reap.
+ */
+static int l_cgroup_watch(lua_State *L)
+{
+	struct cgroup_dirs *dirs = lua_newuserdatauv(L, sizeof(*dirs), 0);
+	int p[2], status;
+	pid_t middle;
+
+	read_dirs(L, 1, dirs);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return nsbox_fail(L, "cgroup watcher: pipe");
+	middle = fork();
+	if (middle == 0) {
+		close(p[1]);
+		if (fork() == 0)
+			watch(p[0], dirs);
+		_exit(0);
+	}
+	close(p[0]);
+	if (middle < 0) {
+		close(p[1]);
+		return nsbox_fail(L, "cgroup watcher: fork");
+	}
+	while (waitpid(middle, &status, 0) < 0 && errno == EINTR)
+		;
+	lua_pushinteger(L, p[1]);
+	return 1;
+}
+
+/* core.cgroup_unwatch(fd): the watcher wakes, finds the cgroups gone, and leaves. */
+static int l_cgroup_unwatch(lua_State *L)
+{
+	close((int)luaL_checkinteger(L, 1));
+	return 0;
+}
+
+/*
+ * After the sandbox's end (wait, close): the handle's cgroup object (in the
+ * table at files) told how it ended, so it can read usage and remove the
+ * cgroups; pushes its reason for the end ("oom") or nil. protected: from
+ * __gc, where no error may escape.
+ */
+void cgroup_finish(lua_State *L, int files, int status, bool protected)
+{
+	if (lua_getfield(L, files, "cgroup") == LUA_TNIL)
+		return;
+	lua_getfield(L, -1, "finish");
+	lua_insert(L, -2);
+	if (WIFSIGNALED(status)) {
+		lua_pushliteral(L, "signal");
+		lua_pushinteger(L, WTERMSIG(status));
+	} else {
+		lua_pushliteral(L, "exit");
+		lua_pushinteger(L, WEXITSTATUS(status));
+	}
+	if (!protected) {
+		lua_call(L, 3, 1);
+	} else if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+	}
+}
+
+/* process:stats() -> { memory_peak = bytes, cpu_usec = ..., pids_peak = ..., ... } | nil, message */
+int cgroup_process_stats(lua_State *L)
+{
+	luaL_checkudata(L, 1, NSBOX_PROCESS_MT);
+	lua_getiuservalue(L, 1, 1);
+	if (lua_getfield(L, -1, "cgroup") == LUA_TNIL) {
+		luaL_pushfail(L);
+		lua_pushliteral(L, "stats: the sandbox has no cgroup (recipe key 'cgroup')");
+		return 2;
+	}
+	lua_getfield(L, -1, "stats");
+	lua_insert(L, -2);
+	lua_call(L, 1, 1);
+	return 1;
+}
+
+void cgroup_open(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"cgroup_mkdir", l_cgroup_mkdir},
+		{"cgroup_remove", l_cgroup_remove},
+		{"cgroup_writable", l_cgroup_writable},
+		{"cgroup_watch", l_cgroup_watch},
+		{"cgroup_unwatch", l_cgroup_unwatch},
+		{NULL, NULL},
+	};
+
+	luaL_setfuncs(L, fns, 0);
+}
