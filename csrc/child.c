@@ -255,6 +255,8 @@ static _Noreturn void exec_or_report(const struct child_args *args, int terminal
 
 	if (pass_fds(args) < 0 || (terminal >= 0 && use_terminal(terminal) < 0))
 		report_and_exit(args, args->plan->nsteps + REPORT_FDS);
+	if (args->park_fd >= 0)
+		runtime_park(args);
 
 	/* The command starts with no signal blocked, whatever its parent had. */
 	sigemptyset(&none);

@@ -577,32 +577,6 @@ static int l_unix_request(lua_State *L)
 	return 1;
 }
 
-/* ---- the lease file's lock ---- */
-
-/* core.lock(path) -> fd | nil, message, errno: path created if missing, locked until core.unlock(fd). */
-static int l_lock(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-
-	if (fd < 0)
-		return nsbox_fail(L, path);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close_keeping_errno(fd, -1);
-			return nsbox_fail(L, lua_pushfstring(L, "lock %s", path));
-		}
-	}
-	lua_pushinteger(L, fd);
-	return 1;
-}
-
-static int l_unlock(lua_State *L)
-{
-	close((int)luaL_checkinteger(L, 1));
-	return 0;
-}
-
 void netlink_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -618,8 +592,6 @@ void netlink_open(lua_State *L)
 		{"helper_start", l_helper_start},
 		{"helper_stop", l_helper_stop},
 		{"unix_request", l_unix_request},
-		{"lock", l_lock},
-		{"unlock", l_unlock},
 		{NULL, NULL},
 	};
 

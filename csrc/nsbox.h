@@ -68,5 +68,7 @@ void streams_open(lua_State *L);
 void seccomp_open(lua_State *L);
 void cgroup_open(lua_State *L);
 void netlink_open(lua_State *L);
+void runtime_open(lua_State *L);
+void files_open(lua_State *L);
 
 #endif

@@ -285,6 +285,22 @@ static int process_close(lua_State *L)
 	return 0;
 }
 
+/*
+ * process:detach() -> pid: the process is left to whoever adopts it when we
+ * exit (a container under its engine's monitor): never waited for, killed
+ * or reaped through this handle again.
+ */
+static int process_detach(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	proc->reaped = true;
+	close_fd(&proc->status_fd);
+	close_fd(&proc->tty_fd);
+	lua_pushinteger(L, proc->pid);
+	return 1;
+}
+
 static int process_index(lua_State *L)
 {
 	struct process *proc = check_process(L);
@@ -330,6 +346,7 @@ void process_open(lua_State *L)
 		{"wait", process_wait},
 		{"kill", process_kill},
 		{"close", process_close},
+		{"detach", process_detach},
 		{"stats", cgroup_process_stats},
 		{NULL, NULL},
 	};

@@ -159,8 +159,10 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	if (args->cgroup_fd >= 0)
-		return cgroup_clone(plan->clone_flags, args->sync_fd < 0, args->cgroup_fd, args);
-	if (args->sync_fd < 0)
+		return cgroup_clone(plan->clone_flags, args->sync_fd < 0 && args->park_fd < 0, args->cgroup_fd, args);
+	if (args->park_fd >= 0)
+		flags &= ~(unsigned long)CLONE_VM; /* parked, it outlives this spawn: a copy of our memory */
+	else if (args->sync_fd < 0)
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
 }
@@ -395,6 +397,8 @@ static int read_options(lua_State *L, const struct plan *plan, struct child_args
 	*json_status_fd = (int)luaL_optinteger(L, -1, -1);
 	lua_getfield(L, 4, "namespace_ids");
 	args->hold = lua_toboolean(L, -1);
+	lua_getfield(L, 4, "park");
+	args->park_fd = (int)luaL_optinteger(L, -1, -1);
 	lua_getfield(L, 4, "fds");
 	lua_replace(L, 5);
 	lua_settop(L, 5);
@@ -433,6 +437,21 @@ static int setup_failure(lua_State *L, struct pipes *p, struct passing *pass, co
 	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
 }
 
+/* The park socket must not be where a passed descriptor goes either: a copy above them, closed after the spawn. */
+static int park_above(struct child_args *args, struct passing *pass)
+{
+	if (args->park_fd < 0 || args->park_fd >= args->fds_above)
+		return 0;
+	if (pass->nopened == NSBOX_MAX_FDS) {
+		errno = EMFILE;
+		return -1;
+	}
+	if ((args->park_fd = fcntl(args->park_fd, F_DUPFD_CLOEXEC, args->fds_above)) < 0)
+		return -1;
+	pass->opened[pass->nopened++] = args->park_fd;
+	return 0;
+}
+
 /*
  * The descriptors, pipes and program a spawn needs, opened before the
  * clone: 0, or -1 with errno, *op naming the failed part and *what saying it.
@@ -447,7 +466,7 @@ static int open_all(lua_State *L, int files, struct child_args *args, struct pip
 	if (streams_read(L, 5, files, args, pass) < 0)
 		return -1;
 	failed[1] = "pipe";
-	if (open_pipes(plan, p, args, tty) < 0)
+	if (open_pipes(plan, p, args, tty) < 0 || park_above(args, pass) < 0)
 		return -1;
 	failed[0] = "init";
 	failed[1] = "nsbox-init (installed beside nsbox.core)";
@@ -458,7 +477,7 @@ static int l_spawn(lua_State *L)
 {
 	struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
-				  .tty_socket = -1, .cgroup_fd = -1};
+				  .tty_socket = -1, .park_fd = -1, .cgroup_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	struct passing pass = {.nopened = 0};
 	sigset_t all, old;

@@ -53,9 +53,9 @@ describe("nsbox RECIPE", function()
       { H.nsbox {} })
   end)
 
-  it("keeps runc's verbs for later and refuses them now", function()
-    assert.same({ "", "nsbox: 'create' is reserved for a runtime command still to come\n", 125 },
-      { H.nsbox { "create", "x" } })
+  it("hands runc's verbs to the runtime, which refuses those it does not do", function()
+    assert.same({ "", "nsbox: 'pause' is not supported by nsbox's runtime (no cgroup freezer)\n", 1 },
+      { H.nsbox { "--root", "/nonexistent-nsbox", "pause", "x" } })
   end)
 
   it("has command, reserved and stock recipe names that never overlap", function()

@@ -311,14 +311,14 @@ end
 -- that subnets are compared and addresses given out one sandbox at a time.
 local function locked(fn)
   local dir = M.state_dir()
-  local fd, message, errno = core.lock(dir .. "/lock")
+  local fd, message, errno = core.lock(dir .. "/lock", "create")
   if not fd and errno == ENOENT then -- the first use since boot: a shell only then
     os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
-    fd, message, errno = core.lock(dir .. "/lock")
+    fd, message, errno = core.lock(dir .. "/lock", "create")
   end
   if not fd then return nil, message, errno end
   local results = table.pack(pcall(fn))
-  core.unlock(fd)
+  core.close(fd)
   if not results[1] then return nil, tostring(results[2]) end
   return table.unpack(results, 2, results.n)
 end

@@ -313,6 +313,13 @@ local PROPAGATION = set_of {
   "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 }
 
+-- Every mount option a bind or pseudo filesystem takes (`nsbox features` lists them).
+M.MOUNT_OPTIONS = sorted_keys(FLAGS)
+for _, word in ipairs(sorted_keys(PROPAGATION)) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = word end
+table.insert(M.MOUNT_OPTIONS, "bind")
+table.insert(M.MOUNT_OPTIONS, "rbind")
+table.sort(M.MOUNT_OPTIONS)
+
 -- A mount's options, sorted: bind/rbind, propagation changes, and the rest in
 -- order (words, with where each was found for refusals).
 local function sort_options(list, path)
