@@ -38,13 +38,7 @@ function H.root_it(name, fn)
   end
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 H.slurp = slurp
 
 -- Run a shell command line: stdout, stderr, exit code (128+N for signal N).
@@ -132,11 +126,25 @@ function H.host_mounts_kept(what)
   end
 end
 
--- A new directory, removed when the spec ends (busted's finally, which is
--- the calling spec file's own).
+-- fn, run when the spec ends, after those given later. busted keeps one
+-- finally per spec (the calling spec file's own): a second would replace
+-- the first, so they are chained here.
+local at_end = {}
+local function run_at_end()
+  local fns = at_end
+  at_end = {}
+  for i = #fns, 1, -1 do fns[i]() end
+end
+
+function H.on_end(fn)
+  at_end[#at_end + 1] = fn
+  spec_env("finally").finally(run_at_end)
+end
+
+-- A new directory, removed when the spec ends.
 function H.temp_dir()
   local dir = H.trim(H.sh("mktemp -d"))
-  spec_env("finally").finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+  H.on_end(function() H.sh("rm -rf " .. H.quote(dir)) end)
   return dir
 end
 

@@ -156,6 +156,15 @@ describe("oci.translate of linux.resources and linux.cgroupsPath", function()
     assert.same({ path = "ctr", limits = { cpu = { period = 50000 } } }, r.cgroup)
   end)
 
+  it("for a caller that makes no cgroups (the runtime), refuses limits and keeps the deny-all rule as a no-op",
+    function()
+      assert.same(crun_recipe(), oci.translate(fixture("crun"), BUNDLE, { cgroups = false }))
+      local c = fixture("crun")
+      c.linux.resources.pids = { limit = 64 }
+      assert.equal("nsbox.oci: unsupported field 'linux.resources' (nsbox's OCI runtime makes no cgroups yet)",
+        select(2, pcall(oci.translate, c, BUNDLE, { cgroups = false })))
+    end)
+
   it("turns podman's memory, memory+swap and pids limits into a recipe this host takes", function()
     local r = translate [[{ "linux": { "resources": { "memory": { "limit": 67108864, "swap": 134217728 },
       "pids": { "limit": 2048 }, "devices": [ { "allow": false, "access": "rwm" } ] } } }]]

@@ -354,13 +354,7 @@ function M.layout(mountinfo, membership, read)
   return layout
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 
 local host_layout
 function M.host()

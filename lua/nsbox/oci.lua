@@ -313,6 +313,13 @@ local PROPAGATION = set_of {
   "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 }
 
+-- Every mount option a bind or pseudo filesystem takes (`nsbox features` lists them).
+M.MOUNT_OPTIONS = sorted_keys(FLAGS)
+for _, word in ipairs(sorted_keys(PROPAGATION)) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = word end
+table.insert(M.MOUNT_OPTIONS, "bind")
+table.insert(M.MOUNT_OPTIONS, "rbind")
+table.sort(M.MOUNT_OPTIONS)
+
 -- A mount's options, sorted: bind/rbind, propagation changes, and the rest in
 -- order (words, with where each was found for refusals).
 local function sort_options(list, path)
@@ -679,10 +686,11 @@ end
 -- only the shapes engines pass are accepted: allow-all, which a new cgroup is anyway, and
 -- deny-all, which holds without a cgroup as long as the command's /dev is nsbox's minimal one (a
 -- tmpfs on /dev) and it cannot make nodes elsewhere (no CAP_MKNOD in the bounding set).
-local function devices(list, limits, r, path)
+local function devices(list, limits, r, path, no_cgroups)
   local rules = each(list, path, device_rule)
   if #rules == 0 or #rules == 1 and rules[1] == "allow a" then return end
-  local ok, why = require("nsbox.cgroups").devices_possible()
+  local ok, why = false, no_cgroups
+  if not no_cgroups then ok, why = require("nsbox.cgroups").devices_possible() end
   if ok then
     limits.devices = rules
     for _, rule in ipairs(DEFAULT_DEVICES) do limits.devices[#limits.devices + 1] = "allow " .. rule end
@@ -700,7 +708,8 @@ end
 
 local RESOURCES = set_of { "devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "unified" }
 
-local function resources(res, r)
+-- no_cgroups: why the caller makes none (nsbox's runtime), or nil.
+local function resources(res, r, no_cgroups)
   local path, limits = "linux.resources", {}
   object(res, path, RESOURCES)
   if res.memory ~= nil then memory(res.memory, limits, field(path, "memory")) end
@@ -711,15 +720,18 @@ local function resources(res, r)
   end
   if res.blockIO ~= nil then block_io(res.blockIO, limits, field(path, "blockIO")) end
   if res.hugepageLimits ~= nil then hugepages(res.hugepageLimits, limits, field(path, "hugepageLimits")) end
-  if res.devices ~= nil then devices(res.devices, limits, r, field(path, "devices")) end
+  if res.devices ~= nil then devices(res.devices, limits, r, field(path, "devices"), no_cgroups) end
   local unified = res.unified ~= nil and object(res.unified, field(path, "unified")) or nil
-  if next(limits) or unified and next(unified) then r.cgroup = { limits = limits, unified = unified } end
+  if not (next(limits) or unified and next(unified)) then return end
+  if no_cgroups then unsupported(path, no_cgroups) end
+  r.cgroup = { limits = limits, unified = unified }
 end
 
 -- runc's meaning: absolute from the hierarchies' root, relative from the caller's cgroup (nsbox makes
 -- cgroups only beneath the caller's: nsbox.cgroups refuses an absolute path elsewhere).
-local function cgroups_path(value, r)
+local function cgroups_path(value, r, no_cgroups)
   local path = str(value, "linux.cgroupsPath")
+  if no_cgroups then unsupported("linux.cgroupsPath", no_cgroups) end
   if path:match("^[^/:]*:[^/:]*:[^/:]*$") then
     unsupported_value(path, "linux.cgroupsPath", 'systemd\'s "slice:prefix:name" form needs the systemd cgroup '
       .. "manager; nsbox manages cgroups itself and takes a path")
@@ -744,7 +756,8 @@ end
 
 local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
 
-local function translate(config, bundle)
+local function translate(config, bundle, options)
+  local no_cgroups = options and options.cgroups == false and "nsbox's OCI runtime makes no cgroups yet" or nil
   -- Once here, not per relative path: pwd is a process of its own.
   if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   -- Read raw and bounded, as nsbox.recipe reads a recipe: no metamethod of the caller's runs.
@@ -757,21 +770,23 @@ local function translate(config, bundle)
   if cfg.process ~= nil then process(cfg.process, r) end
   if cfg.mounts ~= nil then mounts(cfg.mounts, r, ns, bundle) end
   uts_names(cfg, r, ns)
-  if l.resources ~= nil then resources(l.resources, r) end
-  if l.cgroupsPath ~= nil then cgroups_path(l.cgroupsPath, r) end
+  if l.resources ~= nil then resources(l.resources, r, no_cgroups) end
+  if l.cgroupsPath ~= nil then cgroups_path(l.cgroupsPath, r, no_cgroups) end
   return r
 end
 
--- oci.translate(config, bundle_dir) -> recipe table: config is config.json
--- decoded; bundle_dir, needed when config has relative paths, anchors them.
-function M.translate(config, bundle_dir)
+-- oci.translate(config, bundle_dir, options) -> recipe table: config is config.json
+-- decoded; bundle_dir, needed when config has relative paths, anchors them;
+-- options.cgroups = false: for a caller that makes no cgroups, linux.resources
+-- but for the device shapes that hold without one, and cgroupsPath, are refused.
+function M.translate(config, bundle_dir, options)
   if type(config) ~= "table" then
     error("nsbox.oci: translate expects config.json decoded into a table, got " .. type(config), 2)
   end
   if bundle_dir ~= nil and type(bundle_dir) ~= "string" then
     error("nsbox.oci: the bundle directory must be a string, got " .. type(bundle_dir), 2)
   end
-  return check.refusing("nsbox.oci: ", translate, config, bundle_dir)
+  return check.refusing("nsbox.oci: ", translate, config, bundle_dir, options)
 end
 
 -- oci.seccomp_profile(json_text, path) -> the seccomp key's profile | nil,
