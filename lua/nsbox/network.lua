@@ -623,7 +623,8 @@ local function pasta(n)
     helper = nil
   end
   local function up(pid)
-    local argv = { "setpriv", "--pdeathsig", "TERM", "--", "pasta", "--config-net", "--foreground", "--quiet", "--mtu", tostring(n.mtu),
+    local argv = { "setpriv", "--pdeathsig", "TERM", "--",
+      "pasta", "--config-net", "--foreground", "--quiet", "--mtu", tostring(n.mtu),
       "--pid", "/proc/self/fd/4", "--tcp-ns", "none", "--udp-ns", "none", table.unpack(pasta_ports(n)) }
     local _, _, euid = core.ids()
     local namespace
