@@ -174,4 +174,38 @@ function H.mount_points(mountinfo)
   return set
 end
 
+-- The caller's deepest cgroup path, when its cgroups of the other hierarchies are its ancestors (else nil):
+-- an absolute cgroup path beneath it is beneath the caller's cgroup everywhere.
+function H.deepest_own_cgroup()
+  local deepest, paths = "", {}
+  for path in slurp("/proc/self/cgroup"):gmatch("%d+:[^:\n]*:([^\n]*)") do
+    paths[#paths + 1] = path
+    if #path > #deepest then deepest = path end
+  end
+  for _, path in ipairs(paths) do
+    if path ~= "/" and deepest ~= path and deepest:sub(1, #path + 1) ~= path .. "/" then return nil end
+  end
+  return (deepest:gsub("/$", ""))
+end
+
+-- Absolute cgroup path and its ancestors, each hierarchy's directories of them that do not exist; with
+-- among (such a list), only those of it that do exist: what a runtime made and left.
+function H.missing_cgroups(path, among)
+  local list = {}
+  if among then
+    for _, dir in ipairs(among) do
+      if H.sh("test -d " .. H.quote(dir) .. " && echo yes") ~= "" then list[#list + 1] = dir end
+    end
+    return list
+  end
+  for root in H.sh("ls -d /sys/fs/cgroup/*/ | sed 's:/$::'"):gmatch("[^\n]+") do
+    local p = path
+    while p ~= "" and H.sh("test -d " .. H.quote(root .. p) .. " || echo no") ~= "" do
+      list[#list + 1] = root .. p
+      p = p:match("^(.*)/[^/]*$")
+    end
+  end
+  return list
+end
+
 return H

@@ -134,7 +134,8 @@ end
 
 -- A translation's refusal without the Lua position of the call that raised it.
 local function translated(config, bundle)
-  local ok, r = pcall(oci.translate, config, bundle)
+  -- A detached container outlives this process, which would remove (and empty) cgroups made for it.
+  local ok, r = pcall(oci.translate, config, bundle, { cgroups = false })
   if not ok then error((tostring(r):gsub("^[^\n]-:%d+: (nsbox)", "%1")), 0) end
   return r
 end
