@@ -670,13 +670,19 @@ local function resolv_text(dns)
   return table.concat(lines, "\n") .. "\n"
 end
 
+-- Readable by every user of the sandbox (0755, 0644), whatever the caller's umask.
 local function write_resolv(dns, path)
-  local ok, message = core.mkdir(path:match("^(.*)/"), 493) -- 0755: any user of the sandbox reads it
+  local dir = path:match("^(.*)/")
+  local ok, message = core.mkdir(dir, 448)
   local f
+  if ok then ok, message = core.chmod(dir, 493) end
   if ok then f, message = io.open(path, "w") end
-  if not f then return nil, ("network.dns: %s"):format(message) end
-  f:write(resolv_text(dns))
-  f:close()
+  if f then
+    ok, message = f:write(resolv_text(dns))
+    f:close()
+  end
+  if ok then ok, message = core.chmod(path, 420) end
+  if not (f and ok) then return nil, ("network.dns: %s"):format(message) end
   return true
 end
 
