@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +106,43 @@ static int l_chmod(lua_State *L)
 	return nsbox_result(L, chmod(luaL_checkstring(L, 1), (mode_t)luaL_checkinteger(L, 2)), "chmod");
 }
 
+/*
+ * core.mkdtemp(template) -> path | nil, message, errno: a new directory,
+ * mode 0700, whose name is template with its last six X made random; a name
+ * anyone else holds is never taken (mkdtemp retries on EEXIST).
+ */
+static int l_mkdtemp(lua_State *L)
+{
+	size_t len;
+	const char *template = luaL_checklstring(L, 1, &len);
+	char *path = lua_newuserdatauv(L, len + 1, 0);
+
+	memcpy(path, template, len + 1);
+	if (!mkdtemp(path))
+		return nsbox_fail(L, template);
+	lua_pushstring(L, path);
+	return 1;
+}
+
+/*
+ * core.dir_owner(path) -> uid | nil, message, errno: the owner of the
+ * directory at path itself (ENOTDIR for anything else, a symlink too).
+ */
+static int l_dir_owner(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return nsbox_fail(L, path);
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return nsbox_fail(L, path);
+	}
+	lua_pushinteger(L, st.st_uid);
+	return 1;
+}
+
 void files_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -113,6 +152,8 @@ void files_open(lua_State *L)
 		{"replace_all", l_replace_all},
 		{"mkdir", l_mkdir},
 		{"chmod", l_chmod},
+		{"mkdtemp", l_mkdtemp},
+		{"dir_owner", l_dir_owner},
 		{NULL, NULL},
 	};
 

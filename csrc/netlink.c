@@ -26,6 +26,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -39,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -434,20 +436,53 @@ static int helper_failure(lua_State *L, int log_fd, const char *why)
 	return 3;
 }
 
-/* Wait for the helper's "ready" byte; false if it ended first (then it is reaped into *status). */
-static bool helper_ready(int ready_fd, pid_t pid, int *status)
-{
-	char byte;
-	ssize_t n;
+enum ready { READY, ENDED, LATE };
 
-	do
-		n = read(ready_fd, &byte, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1)
-		return true;
+/* Milliseconds left until deadline (CLOCK_MONOTONIC), 0 once it has passed. */
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)(ms < INT_MAX ? ms : INT_MAX) : 0;
+}
+
+/*
+ * Wait up to seconds for the helper's "ready" byte. A helper that ends
+ * first, or is still not ready then (it is killed: a hung helper must not
+ * hang the caller), is reaped into *status.
+ */
+static enum ready helper_ready(int ready_fd, pid_t pid, double seconds, int *status)
+{
+	struct pollfd p = {.fd = ready_fd, .events = POLLIN};
+	struct timespec deadline;
+	enum ready result = LATE;
+	char byte;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)seconds;
+	deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while ((n = poll(&p, 1, ms_left(&deadline))) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		while ((n = (int)read(ready_fd, &byte, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1)
+			return READY;
+		result = ENDED;
+	} else {
+		kill(pid, SIGKILL);
+	}
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
-	return false;
+	return result;
 }
 
 /* fds: the helper's 2, 3 and 4; at3, when not NULL, a file opened at 3 instead. */
@@ -474,23 +509,29 @@ static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr
 	else
 		posix_spawn_file_actions_adddup2(fa, fds[1], 3);
 	posix_spawn_file_actions_adddup2(fa, fds[2], 4);
+	/* Nothing else of ours: a descriptor the caller left without close-on-exec is not the helper's. */
+	posix_spawn_file_actions_addclosefrom_np(fa, 5);
 	return 0;
 }
 
 /*
- * core.helper_start(argv [, at3]) -> pid, exit_fd | nil, message, errno. The
+ * core.helper_start(argv, at3, seconds) -> pid, exit_fd | nil, message, errno. The
  * helper (slirp4netns's protocol) gets the read end of a pipe at fd 3 and
  * ends when it closes (--exit-fd=3), and says it is ready on fd 4
  * (--ready-fd=4). We keep exit_fd, so the helper also ends if we die. With
  * at3, fd 3 is that file instead, opened by us for the helper (pasta: the
  * sandbox's network namespace, which pasta, without capabilities, could
  * not open itself); such a helper is stopped by helper_stop's "terminate".
+ * A helper not ready within seconds is killed, and the failure says so.
+ * It gets fds 0 to 4 and no other of ours.
  */
 static int l_helper_start(lua_State *L)
 {
 	const char *argv[64];
 	int n = (int)luaL_len(L, 1), exit_pipe[2] = {-1, -1}, ready[2] = {-1, -1}, status = 0, log_fd;
 	const char *at3 = luaL_optstring(L, 2, NULL);
+	double seconds = luaL_checknumber(L, 3);
+	enum ready ready_or_not = READY;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid;
@@ -522,9 +563,12 @@ static int l_helper_start(lua_State *L)
 	posix_spawnattr_destroy(&attr);
 	close(exit_pipe[0]);
 	close(ready[1]);
-	if (err == 0 && !helper_ready(ready[0], pid, &status)) {
+	if (err == 0 && (ready_or_not = helper_ready(ready[0], pid, seconds, &status)) != READY) {
 		close(ready[0]);
 		close(exit_pipe[1]);
+		if (ready_or_not == LATE)
+			return helper_failure(L, log_fd, lua_pushfstring(L, "%s was not ready within %f s (killed)",
+									   argv[0], (lua_Number)seconds));
 		return helper_failure(L, log_fd, lua_pushfstring(L, "%s exited with status %d before it was ready",
 								   argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
 	}

@@ -62,15 +62,29 @@ local function links_when_settled(ns)
   return (ns.sh("for i in $(seq 100); do [ $(ip -o link | wc -l) = 1 ] && break; sleep 0.1; done; ip -o link"))
 end
 
+-- A script's words for the private directories (/tmp/nsbox-net-PID-...) its process has.
+local OWN_PRIVATE_DIRS = 'io.popen("ls -d /tmp/nsbox-net-$PPID-* 2>/dev/null"):read("a")'
+
+-- command in a mount namespace of its own with an empty /run, where nsbox
+-- makes its default directories as on a machine just booted.
+local function with_empty_run(command)
+  return "unshare --mount --propagation private sh -c " .. H.quote("mount -t tmpfs -o mode=755 nsbox /run && "
+    .. "umask 022 && exec " .. command)
+end
+
 -- Run a Lua script (nsbox loaded as `nsbox`) inside ns, as root or as nobody: stdout, stderr, status.
+-- opts: nobody, tun (with_usable_tun), env (more NAME=value words), default_dirs (with_empty_run, and
+-- no NSBOX_NET_DIR).
 local function lua_in(ns, dir, script, opts)
+  opts = opts or {}
   local file = dir .. "/script.lua"
   H.write(file, ROOT_PATHS .. "local nsbox = require 'nsbox'\n" .. script, "644")
   assert(os.execute("chmod 755 " .. H.quote(dir)))
-  local user = (opts and opts.nobody) and H.NOBODY or ""
-  local command = ("nsenter --net=/proc/%d/ns/net env NSBOX_NET_DIR=%s %s%s /usr/bin/lua5.4 %s"):format(ns.pid,
-    H.quote(dir .. "/net"), (opts and opts.env) or "", user, H.quote(file))
-  if opts and opts.tun then command = with_usable_tun(dir, command) end
+  local net_dir = opts.default_dirs and "" or ("NSBOX_NET_DIR=" .. H.quote(dir .. "/net"))
+  local command = ("nsenter --net=/proc/%d/ns/net env %s %s%s /usr/bin/lua5.4 %s"):format(ns.pid,
+    net_dir, opts.env or "", opts.nobody and H.NOBODY or "", H.quote(file))
+  if opts.tun then command = with_usable_tun(dir, command) end
+  if opts.default_dirs then command = with_empty_run(command) end
   return H.sh(command)
 end
 
@@ -219,6 +233,36 @@ describe("network", function()
     assert.equal("", (outer.sh("nft list ruleset")))
   end)
 
+  H.root_it("leaves ip_forward as it was put meanwhile, when nsbox found it on", function()
+    local dir = H.temp_dir()
+    local out, err, code = lua_in(namespace(), dir, [[
+      local function forwarding(value)
+        local f = assert(io.open("/proc/sys/net/ipv4/ip_forward", value and "w" or "r"))
+        local found = value and f:write(value) or f:read("l")
+        f:close()
+        return found
+      end
+      forwarding("1") -- as docker does
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth", nat = true } },
+        { "sleep", "600" }))
+      forwarding("0") -- as an admin does
+      p:kill(); p:wait()
+      print(forwarding())
+    ]])
+    assert.equal(0, code, err)
+    assert.equal("0\n", out)
+  end)
+
+  H.root_it("keeps its leases in /run/nsbox-net, mode 0700, not in the runtime's /run/nsbox", function()
+    local dir = H.temp_dir()
+    local out, err, code = lua_in(namespace(), dir, [[
+      print(nsbox.run(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth" } }, { "true" }))
+      io.write(io.popen("stat -c '%a %n' /run/* /run/nsbox-net/*"):read("a"))
+    ]], { default_dirs = true })
+    assert.equal(0, code, err)
+    assert.equal("true\texit\t0\n700 /run/nsbox-net\n600 /run/nsbox-net/lock\n", out)
+  end)
+
   H.root_it("forwards a port of the outer namespace to a server in the sandbox", function()
     local dir = H.temp_dir()
     local outer = namespace()
@@ -265,6 +309,32 @@ describe("network", function()
     assert.equal("rootless inside page\ntrue\texit\t0\n", out)
   end)
 
+  H.root_it("gives slirp4netns no descriptor of the caller's but its own, and its socket a private directory",
+    function()
+    local dir = H.temp_dir()
+    local look = "h=$(pgrep -x slirp4netns -P $PPID); readlink /proc/$h/fd/*; "
+      .. "stat -c '%a %U' $(dirname $(tr '\\0' '\\n' < /proc/$h/cmdline | sed -n 's/^--api-socket=//p'))"
+    local out, err, code = lua_in(namespace(), dir, ([[
+      local kept = assert(io.open(%q)) -- not close-on-exec
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "slirp4netns",
+        ports = { { host = 8080, sandbox = 80, address = "127.0.0.1" } } } }, { "sleep", "600" }))
+      io.write(io.popen(%q):read("a"))
+      p:kill(); p:wait()
+      io.write("left: ", %s, "\n")
+      kept:close()
+    ]]):format(dir .. "/script.lua", look, OWN_PRIVATE_DIRS), { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.matches("\n700 nobody\nleft: \n$", out)
+    assert.is_nil(out:find(dir .. "/script.lua", 1, true), out)
+  end)
+
+  it("kills a helper that is never ready, and says which", function()
+    local core = require "nsbox.core"
+    local pid, message = core.helper_start({ "sleep", "600" }, nil, 0.2)
+    assert.is_nil(pid)
+    assert.equal("sleep was not ready within 0.2 s (killed)", message)
+  end)
+
   H.root_it("binds network.dns as /etc/resolv.conf over the caller's, for an unprivileged sandbox", function()
     local dir = H.temp_dir()
     local host_resolv = H.slurp("/etc/resolv.conf")
@@ -272,12 +342,36 @@ describe("network", function()
       local r = nsbox.recipe { namespaces = { "net", "mount" }, network = { mode = "slirp4netns",
         dns = { servers = { "10.0.2.3", "2001:db8::53" }, search = { "example.org" }, options = { "ndots:2" } } } }
       print(nsbox.capture(r, { "sh", "-c", "cat /etc/resolv.conf; echo x >> /etc/resolv.conf || echo read-only" }))
-      print(io.open(require("nsbox.network").resolv_mount(r).source) == nil and "removed" or "left")
+      io.write("left: ", ]] .. OWN_PRIVATE_DIRS .. [[, "\n")
     ]], { nobody = true, tun = true })
     assert.equal(0, code, err)
     assert.matches("^# network.dns of an nsbox recipe\nnameserver 10.0.2.3\nnameserver 2001:db8::53\n"
-      .. "search example.org\noptions ndots:2\n.*read%-only\n\ttrue\texit\t0\nremoved\n$", out)
+      .. "search example.org\noptions ndots:2\n.*read%-only\n\ttrue\texit\t0\nleft: \n$", out)
     assert.equal(host_resolv, H.slurp("/etc/resolv.conf"))
+  end)
+
+  H.root_it("writes network.dns in a new private directory each time, which another user cannot take", function()
+    local dir = H.temp_dir()
+    local out, err, code = lua_in(namespace(), dir, ([[
+      local r = nsbox.recipe { namespaces = { "net", "mount" }, network = { mode = "veth", dns = { "10.88.0.1" } } }
+      local function resolv_dir(p) -- the bind's source, as the sandbox's mountinfo shows it
+        for line in io.lines("/proc/" .. p.pid .. "/mountinfo") do
+          local name = line:match("(nsbox%%-net%%-[%%w-]+)/resolv%%.conf /etc/resolv%%.conf ")
+          if name then return "/tmp/" .. name end
+        end
+      end
+      local p = assert(nsbox.spawn(r, { "sleep", "600" }))
+      local first = resolv_dir(p)
+      io.write(io.popen("stat -c '%%a %%U' " .. first .. " " .. first .. "/resolv.conf"):read("a"))
+      p:kill(); p:wait()
+      print(os.execute(%q .. "mkdir -m 777 " .. first)) -- another user takes the name
+      p = assert(nsbox.spawn(r, { "sleep", "600" }))
+      print(resolv_dir(p) ~= first)
+      p:kill(); p:wait()
+      os.remove(first)
+    ]]):format(H.NOBODY))
+    assert.equal(0, code, err)
+    assert.equal("755 root\n644 root\ntrue\texit\t0\ntrue\n", out)
   end)
 
   H.root_it("binds network.dns as /etc/resolv.conf in a rootfs", function()
@@ -362,6 +456,30 @@ describe("network", function()
       .. "removed bridge nsbox0\n"):format(pid), "", 0 }, { H.sh(gc) })
     assert.equal("1: lo", (links_when_settled(outer):match("^(%d: lo)[^\n]*\n$")))
     assert.same({ "", "", 0 }, { H.sh(gc) })
+  end)
+
+  H.root_it("nsbox net-gc removes the private directories a crashed caller left", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local out, err, code = lua_in(outer, dir, [[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net", "mount" }, network = { mode = "slirp4netns",
+        ports = { { host = 8080, sandbox = 80, address = "127.0.0.1" } }, dns = { "10.0.2.3" } } },
+        { "sleep", "600" }, { stdout = "null", stderr = "null" }))
+      print(io.open("/proc/self/stat"):read("a"):match("^%d+"), p.pid)
+      os.exit(0) -- as a crash would: the handle is never closed
+    ]], { tun = true })
+    assert.equal(0, code, err)
+    local caller, sandbox = out:match("^(%d+)\t(%d+)\n$")
+    H.sh("kill -9 " .. sandbox)
+    local left = "ls -d /tmp/nsbox-net-" .. caller .. "-* 2>/dev/null | wc -l"
+    assert.equal("2\n", (H.sh(left)))
+    local gc = ("nsenter --net=/proc/%d/ns/net env NSBOX_NET_DIR=%s bin/nsbox net-gc"):format(outer.pid,
+      H.quote(dir .. "/net"))
+    local said = H.sh(gc)
+    local _, removed = said:gsub("removed private directory /tmp/nsbox%-net%-" .. caller .. "%-[%w-]+ of pid "
+      .. caller .. ", which is gone\n", "")
+    assert.equal(2, removed, said)
+    assert.equal("0\n", (H.sh(left)))
   end)
 
   H.root_it("leaves the host's links, addresses and firewall rules as they were", function()

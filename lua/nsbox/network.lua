@@ -39,9 +39,11 @@ local DEFAULT = { bridge = "nsbox0", subnet = "10.88.0.0/16", mtu = 1500 }
 local SANDBOX_LINK = "eth0"
 local ENOENT = 2
 
--- Where leases are kept: NSBOX_NET_DIR (a test's temp dir), else /run/nsbox/net.
+-- Where leases are kept: NSBOX_NET_DIR (a test's temp dir), else
+-- /run/nsbox-net: not inside the OCI runtime's root /run/nsbox, where a
+-- directory is a container's (a container named "net" would be refused).
 function M.state_dir()
-  return os.getenv("NSBOX_NET_DIR") or "/run/nsbox/net"
+  return os.getenv("NSBOX_NET_DIR") or "/run/nsbox-net"
 end
 
 -- ---- IPv4 addresses as integers ----
@@ -143,15 +145,21 @@ local function check_ports(ports, mode)
   return out
 end
 
+-- The names in dir, none if it cannot be read.
+local function names_in(dir)
+  local names, p = {}, io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
 -- The lease files of our network namespace's bridges: { [bridge] = path }.
 local function state_files()
   local found, dir = {}, M.state_dir()
-  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-  for name in p:lines() do
+  for _, name in ipairs(names_in(dir)) do
     local bridge = name:match("^(.-)@" .. M.netns_id() .. "$")
     if bridge then found[bridge] = dir .. "/" .. name end
   end
-  p:close()
   return found
 end
 
@@ -358,11 +366,17 @@ end
 
 -- fn() with the state directory's lock held: one lock for every bridge, so
 -- that subnets are compared and addresses given out one sandbox at a time.
-local function locked(fn)
+-- The directory is made at the first use since boot, 0700: leases are
+-- root's (veth is root only). With existing_only, no directory means
+-- nothing was ever leased: fn is not called.
+local function locked(fn, existing_only)
   local dir = M.state_dir()
   local fd, message, errno = core.lock(dir .. "/lock", "create")
-  if not fd and errno == ENOENT then -- the first use since boot: a shell only then
-    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  if not fd and errno == ENOENT then
+    if existing_only then return true end
+    local made, why = core.mkdir(dir, 448)
+    if made then made, why = core.chmod(dir, 448) end
+    if not made then return nil, ("lease directory %s: %s"):format(dir, why) end
     fd, message, errno = core.lock(dir .. "/lock", "create")
   end
   if not fd then return nil, message, errno end
@@ -402,9 +416,23 @@ table ip %s {
 end
 
 -- NAT and forwarded ports route between the bridge and the caller's other
--- links; the setting found is put back when the last sandbox ends.
+-- links. Forwarding found off is turned on, and state.forward remembers
+-- what it was, so that the last sandbox turns it off again (drop_unused);
+-- found on, it is not nsbox's to touch, then or later.
 local function ensure_forwarding(state)
-  if not state.forward then state.forward = sysctl(IP_FORWARD, "1") end
+  if state.forward then return end
+  local found = sysctl(IP_FORWARD)
+  if found ~= "1" then
+    sysctl(IP_FORWARD, "1")
+    state.forward = found
+  end
+end
+
+-- Forwarding put back as nsbox found it, only if it is still what nsbox
+-- made it: turned off meanwhile, it stays off. (Turned on again by another
+-- program while on, it cannot be told from nsbox's: see doc/network.md.)
+local function restore_forwarding(state)
+  if state.forward and state.forward ~= "1" and sysctl(IP_FORWARD) == "1" then sysctl(IP_FORWARD, state.forward) end
 end
 
 local function ports_table(pid) return ('nsbox-ports-%d'):format(pid) end
@@ -462,7 +490,7 @@ local function drop_unused(n, state, note)
   if #state.leases > 0 then return end
   local nat = nat_table(n.bridge)
   if state.nat and core.nft("delete table ip " .. nat) then note("NAT table " .. nat) end
-  if state.forward then sysctl(IP_FORWARD, state.forward) end
+  restore_forwarding(state)
   if state.bridge_created and core.link_del(n.bridge) then note("bridge " .. n.bridge) end
 end
 
@@ -548,6 +576,47 @@ local function veth(n)
     function() if pid then assert(locked(down)) end end
 end
 
+-- ---- private directories: slirp4netns's API socket, the dns resolv.conf ----
+
+-- /tmp/nsbox-net-PID-START-XXXXXX: PID and START name the process that made
+-- it, so that net-gc can tell an orphan (its maker is gone) from one in use.
+local PRIVATE_DIR = "^nsbox%-net%-(%d+)%-(%d+)%-%w%w%w%w%w%w$"
+local PRIVATE_FILES = { "api.sock", "resolv.conf" }
+
+-- A new directory of ours, mode 0700, under a random name no one else had:
+-- nobody can plant it, or a link in it, before us. nil, message on failure.
+local function private_dir()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("a"):match("^%d+")
+  f:close()
+  local dir, message = core.mkdtemp(("/tmp/nsbox-net-%s-%s-XXXXXX"):format(pid, start_time(pid)))
+  if not dir then return nil, "private directory " .. message end
+  return dir
+end
+
+local function remove_private_dir(dir)
+  for _, name in ipairs(PRIVATE_FILES) do os.remove(dir .. "/" .. name) end
+  return os.remove(dir)
+end
+
+-- The caller's private directories whose makers are gone (killed before
+-- their teardown), removed. Only the caller's own: a directory of another
+-- user's in /tmp (or a link they put there) is theirs to remove.
+local function remove_orphans(note)
+  local _, _, euid = core.ids()
+  for _, name in ipairs(names_in("/tmp")) do
+    local pid, started = name:match(PRIVATE_DIR)
+    local dir = "/tmp/" .. name
+    if pid and start_time(pid) ~= started and core.dir_owner(dir) == euid and remove_private_dir(dir) then
+      note(("private directory %s of pid %s, which is gone"):format(dir, pid))
+    end
+  end
+end
+
+-- How long a helper may take to say it is ready (it takes milliseconds)
+-- before it is killed and the sandbox refused.
+local HELPER_READY_SECONDS = 10
+
 -- slirp4netns's API (its --api-socket): add_hostfwd for each port, to the
 -- address --configure gives the sandbox.
 local function slirp_forward(n, socket)
@@ -563,27 +632,29 @@ local function slirp_forward(n, socket)
   return true
 end
 
+-- The API socket, with ports, is in a private directory of the sandbox's.
 local function slirp4netns(n)
-  local helper, exit_fd, reserved
+  local helper, exit_fd, dir
   local function down()
     if helper then core.helper_stop(helper, exit_fd) end
-    if reserved then os.remove(reserved .. ".sock"); os.remove(reserved) end
-    helper, reserved = nil, nil
+    if dir then remove_private_dir(dir) end
+    helper, dir = nil, nil
   end
   local function up(pid)
     local argv = { "slirp4netns", "--configure", "--mtu=" .. n.mtu, "--exit-fd=3", "--ready-fd=4" }
+    local ok, message = true, nil
     if n.ports then
-      reserved = os.tmpname() -- a name of ours, in a directory anyone can write
-      argv[#argv + 1] = "--api-socket=" .. reserved .. ".sock"
+      dir, message = private_dir()
+      if not dir then return nil, "network (slirp4netns): " .. message end
+      argv[#argv + 1] = "--api-socket=" .. dir .. "/api.sock"
     end
     argv[#argv + 1] = tostring(pid)
     argv[#argv + 1] = "tap0"
-    local ok, message = true, nil
-    helper, exit_fd = core.helper_start(argv)
+    helper, exit_fd = core.helper_start(argv, nil, HELPER_READY_SECONDS)
     if not helper then
       ok, message = false, exit_fd
     elseif n.ports then
-      ok, message = slirp_forward(n, reserved .. ".sock")
+      ok, message = slirp_forward(n, dir .. "/api.sock")
     end
     if ok then return true end
     down()
@@ -634,7 +705,7 @@ local function pasta(n)
     else
       argv[#argv + 1] = tostring(pid)
     end
-    helper, exit_fd = core.helper_start(argv, namespace)
+    helper, exit_fd = core.helper_start(argv, namespace, HELPER_READY_SECONDS)
     if helper then return true end
     -- pasta also tells its log that the system logger is missing, before each line
     local why = exit_fd:gsub("^setpriv ", "pasta "):gsub("Failed to send %d+ bytes to syslog\n", "")
@@ -645,21 +716,40 @@ end
 
 -- ---- dns: the sandbox's resolv.conf ----
 
--- One file per recipe's dns, kept while a sandbox of it lives: [dns] = path.
-local RESOLV_FILES = setmetatable({}, { __mode = "k" })
-local resolv_users = {} -- [path] = how many live sandboxes use it
+-- One directory per recipe's dns while it is in use: [dns] = { dir =
+-- path (made, and not yet removed) or nil, path = its resolv.conf, users =
+-- how many live sandboxes use it }. A fresh private directory (0755, for
+-- every user of the sandbox) is made when a plan binding it is compiled and
+-- none is there, and removed after the last sandbox using it ends.
+local RESOLV = setmetatable({}, { __mode = "k" })
 
--- A name of ours (mkstemp's, given back at once) for a directory made by
--- the first sandbox: mkdir never follows a link planted there meanwhile.
-local function resolv_path(dns)
-  local path = RESOLV_FILES[dns]
-  if not path then
-    local reserved = os.tmpname()
-    os.remove(reserved)
-    path = reserved .. "/resolv.conf"
-    RESOLV_FILES[dns] = path
+local function resolv_of(dns)
+  local s = RESOLV[dns]
+  if not s then
+    s = { users = 0 }
+    RESOLV[dns] = s
   end
-  return path
+  return s
+end
+
+-- The directory of s: a new one unless it is there. A plan compiled once
+-- and spawned again after its directory went gets the same name back, if
+-- nobody took it meanwhile (exclusively: mkdir fails on anything there).
+local function resolv_dir(s, fresh)
+  if s.dir then return true end
+  local dir, ok, message
+  if fresh then
+    dir, message = private_dir()
+    if not dir then return nil, "network.dns: " .. message end
+    ok = true
+  else
+    dir = s.path:match("^(.*)/")
+    ok, message = core.mkdir(dir, 448)
+  end
+  if ok then ok, message = core.chmod(dir, 493) end
+  if not ok then return nil, ("network.dns: %s: %s"):format(dir, message) end
+  s.dir, s.path = dir, dir .. "/resolv.conf"
+  return true
 end
 
 local function resolv_text(dns)
@@ -670,40 +760,38 @@ local function resolv_text(dns)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- Readable by every user of the sandbox (0755, 0644), whatever the caller's umask.
+-- Readable by every user of the sandbox (0644), whatever the caller's umask.
 local function write_resolv(dns, path)
-  local dir = path:match("^(.*)/")
-  local ok, message = core.mkdir(dir, 448)
-  local f
-  if ok then ok, message = core.chmod(dir, 493) end
-  if ok then f, message = io.open(path, "w") end
+  local f, message = io.open(path, "w")
+  local ok = f ~= nil
   if f then
     ok, message = f:write(resolv_text(dns))
     f:close()
   end
   if ok then ok, message = core.chmod(path, 420) end
-  if not (f and ok) then return nil, ("network.dns: %s"):format(message) end
+  if not ok then return nil, "network.dns: " .. (f and (path .. ": ") or "") .. message end
   return true
 end
 
 -- up and down for the recipe's resolv.conf: written by the first of its sandboxes, removed after the last.
 local function resolv(dns)
-  local path, held = resolv_path(dns), false
+  local s, held = resolv_of(dns), false
   local function down()
     if not held then return end
     held = false
-    resolv_users[path] = resolv_users[path] - 1
-    if resolv_users[path] == 0 then
-      resolv_users[path] = nil
-      os.remove(path)
-      os.remove(path:match("^(.*)/"))
+    s.users = s.users - 1
+    if s.users == 0 and s.dir then
+      remove_private_dir(s.dir)
+      s.dir = nil
     end
   end
   local function up()
+    local ok, message = resolv_dir(s, false)
+    if not ok then return nil, message end
     held = true
-    resolv_users[path] = (resolv_users[path] or 0) + 1
-    if resolv_users[path] > 1 then return true end
-    return write_resolv(dns, path)
+    s.users = s.users + 1
+    if s.users > 1 then return true end
+    return write_resolv(dns, s.path)
   end
   return up, down
 end
@@ -711,18 +799,23 @@ end
 -- The bind of the recipe's resolv.conf, for nsbox.rootfs to place after the
 -- recipe's mounts (a tmpfs on /etc does not hide it) and before the switch of
 -- root (its source is the caller's file); read-only, as the sandboxes of one
--- recipe share it. nil without network.dns.
+-- recipe share it. nil without network.dns; nil, message when its private
+-- directory cannot be made.
 function M.resolv_mount(r)
   local dns = r.network and r.network.dns
   if not dns then return nil end
-  return { type = "bind", source = resolv_path(dns), target = "/etc/resolv.conf", readonly = true,
-    recursive = false }
+  local s = resolv_of(dns)
+  local ok, message = resolv_dir(s, true)
+  if not ok then return nil, message end
+  return { type = "bind", source = s.path, target = "/etc/resolv.conf", readonly = true, recursive = false }
 end
 
 -- After a crash: the leases of processes that are gone, and the bridges and
--- NAT tables only they used, removed in the caller's network namespace.
--- note(text) is told each thing removed. true | nil, message.
+-- NAT tables only they used, removed in the caller's network namespace; and
+-- the caller's private directories of processes that are gone. note(text)
+-- is told each thing removed. true | nil, message.
 function M.gc(note)
+  remove_orphans(note)
   return locked(function()
     for bridge, path in pairs(state_files()) do
       local state = read_state(path)
@@ -731,7 +824,7 @@ function M.gc(note)
       write_state(path, state)
     end
     return true
-  end)
+  end, "existing only")
 end
 
 -- up(pid), only once pid has a network namespace of its own: never configure ours.

@@ -266,7 +266,8 @@ function M.compile(r, _, add)
       add_inside(step)
     end)
   end
-  local resolv = network.resolv_mount(r)
+  local resolv, message = network.resolv_mount(r)
+  if message then return nil, message end
   if resolv then mounts.steps(resolv, at, add_inside) end
   hardening_steps(r, at, add_inside)
   if root then enter_root(r, add) end
