@@ -400,14 +400,16 @@ describe("network", function()
     assert.equal("", (H.sh("pgrep -x pasta --nslist net --ns " .. outer.pid)))
   end)
 
-  H.root_it("says why pasta would not start: no routable interface to copy", function()
+  H.root_it("says why pasta would not start: no routable interface to copy; and leaves no directory", function()
     local dir = H.temp_dir()
     local out, err, code = lua_in(namespace(), dir, [[
-      print(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "pasta" } }, { "true" }))
+      print(nsbox.spawn(nsbox.recipe { namespaces = { "net", "mount" }, network = { mode = "pasta",
+        dns = { "10.0.2.3" } } }, { "true" }))
+      io.write("left: ", ]] .. OWN_PRIVATE_DIRS .. [[, "\n")
     ]])
     assert.equal(0, code, err)
     assert.matches("^nil\tnetwork %(pasta%): pasta exited with status 1 before it was ready: "
-      .. "No external routable interface for IPv4\n", out)
+      .. "No external routable interface for IPv4\n.*left: \n$", out)
   end)
 
   H.root_it("forwards a port of the outer namespace's loopback into a pasta sandbox", function()

@@ -776,10 +776,9 @@ end
 -- up and down for the recipe's resolv.conf: written by the first of its sandboxes, removed after the last.
 local function resolv(dns)
   local s, held = resolv_of(dns), false
-  local function down()
-    if not held then return end
+  local function down() -- also after a failed spawn: then the directory its compile made goes too
+    if held then s.users = s.users - 1 end
     held = false
-    s.users = s.users - 1
     if s.users == 0 and s.dir then
       remove_private_dir(s.dir)
       s.dir = nil
