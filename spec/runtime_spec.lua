@@ -237,7 +237,7 @@ describe("nsbox as an OCI runtime", function()
     assert.same({ 0, "" }, { nsbox("create", "--bundle", dir, ID) })
     assert.same({ 0, "" }, { nsbox("start", ID) })
     assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
-    assert.equal('prestart "status": "creating"\ncreateRuntime "status": "creating"\n'
+    assert.equal('prestart "status": "created"\ncreateRuntime "status": "creating"\n'
       .. 'poststart "status": "running"\npoststop "status": "stopped"\n', H.slurp(log))
     assert.equal("createContainer in crun\nstartContainer in crun\nstarted\n", H.slurp(out))
     config.hooks = { createRuntime = { { path = "/bin/false" } } }

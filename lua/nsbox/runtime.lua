@@ -335,7 +335,9 @@ local function creating(root, id, opts)
   opts.parked = opts.parked or has_hooks(c)
   local ok, proc = pcall(function()
     local proc = spawn_into(c, opts, config, bundle)
-    run_hooks(c, { "prestart", "createRuntime" }, "creating")
+    -- prestart (deprecated) sees "created", as crun gives it and runtime-tools' hooks_stdin test expects.
+    run_hooks(c, { "prestart" }, "created")
+    run_hooks(c, { "createRuntime" }, "creating")
     run_hooks(c, { "createContainer" }, "creating", true)
     return proc
   end)
