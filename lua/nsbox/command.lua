@@ -156,7 +156,10 @@ local function run_value(path, value, args, program, parse_flags)
   if type(value) == "string" then return M.run_command(value, args, program) end
   cli.main(function()
     local fragments, from, options = {}, 1, nil
-    if parse_flags then fragments, from, options = require("nsbox.flags").parse(args, 1) end
+    -- Flag parsing (nsbox.flags) loaded only when a flag follows the recipe.
+    if parse_flags and (args[1] or ""):sub(1, 1) == "-" then
+      fragments, from, options = require("nsbox.flags").parse(args, 1)
+    end
     local recipe, argv = instantiate(path, value, rest(args, from), program, fragments)
     return recipe, argv, options
   end, args)
