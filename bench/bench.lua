@@ -45,11 +45,7 @@ local function capture(command)
   return (out:gsub("\n$", ""))
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = require("nsbox.files").readable
 
 local function command_exists(name)
   return os.execute("command -v " .. quote(name) .. " >/dev/null 2>&1") == true
@@ -324,6 +320,44 @@ local function seccomp_bundle()
   return dir
 end
 
+-- The runtimes' command lines (runc's grammar) against one state root each.
+-- Absolute roots: crun's start does not find a relative one.
+local function runtime_argvs()
+  local states = capture("pwd") .. "/build/bench/state-"
+  return {
+    { "bin/nsbox", "--root", states .. "nsbox" },
+    { "crun", "--cgroup-manager=disabled", "--root", states .. "crun" },
+    { "runc", "--root", states .. "runc" },
+  }
+end
+
+local function joined(argv)
+  local words = {}
+  for i, word in ipairs(argv) do words[i] = quote(word) end
+  return table.concat(words, " ")
+end
+
+-- The OCI runtime alone, as an engine calls it: `run --bundle`, and the
+-- lifecycle create, start, delete --force (which kills what is still running)
+-- in one sh. Each row: the results of nsbox, crun, runc (a missing one: {failure="missing"}).
+local function runtimes()
+  local wrapper, note = cgroup_wrapper()
+  local id = "nsbox-bench-" .. PID
+  local run, lifecycle = {}, {}
+  for i, argv in ipairs(runtime_argvs()) do
+    run[i] = table.move(argv, 1, #argv, 1, {})
+    for _, word in ipairs { "run", "--bundle", BUNDLE, id } do run[i][#run[i] + 1] = word end
+    local r = joined(argv)
+    lifecycle[i] = { "sh", "-c", ("%s create --bundle %s %s >/dev/null && %s start %s; %s delete --force %s")
+      :format(r, quote(BUNDLE), id, r, id, r, id) }
+  end
+  progress("runtime: run --bundle, nsbox vs crun vs runc, %d runs each", RUNS)
+  local run_results = whole_commands(run[1], { run[2], run[3] }, wrapper)
+  progress("runtime: create + start + delete, nsbox vs crun vs runc, %d runs each", RUNS)
+  local lifecycle_results = whole_commands(lifecycle[1], { lifecycle[2], lifecycle[3] }, wrapper)
+  return { run = run_results, lifecycle = lifecycle_results }, note
+end
+
 -- ---- memory ----
 
 local function status_kb(field)
@@ -372,7 +406,7 @@ local function versions()
       and (capture(command .. " 2>&1 | head -n 1"):gsub("%s+Copyright.*", "")) or nil
   end
   local list = {}
-  for _, command in ipairs { "lua -v", "unshare --version", "bwrap --version", "crun --version" } do
+  for _, command in ipairs { "lua -v", "unshare --version", "bwrap --version", "crun --version", "runc --version" } do
     list[#list + 1] = first_line(command) or (command:match("^%S+") .. " missing")
   end
   return table.concat(list, "; ")
@@ -386,6 +420,7 @@ local function main()
   local per_spawn = seccomp_per_spawn()
   local oci_results, oci_note = oci(BUNDLE)
   local seccomp_results = oci(seccomp_bundle())
+  local runtime_results, runtime_note = runtimes()
   local leak_shape, before, after = growth(rows)
 
   local out = {}
@@ -440,6 +475,15 @@ local function main()
     if r.shape.name:match("seccomp") and r.compiled then
       row("in-process spawn, the seccomp shape with its recipe a table: validated and compiled per spawn",
         spread(per_spawn), "compiled once: " .. spread(r.nsbox), paired_ratio(per_spawn, r.nsbox))
+    end
+  end
+
+  for _, what in ipairs { { "run", "`nsbox run --bundle BUNDLE ID`" },
+    { "lifecycle", "`nsbox create` + `start` + `delete --force` in one sh" } } do
+    local results = runtime_results[what[1]]
+    for i, peer in ipairs { "crun", "runc" } do
+      compare(("runtime alone, %s vs %s's (busybox bundle%s)"):format(what[2], peer, runtime_note), results.nsbox,
+        results[i], peer)
     end
   end
 

@@ -68,6 +68,17 @@ chmod -R a+rX "$rootfs"
 # its markers, so the dated table there is always one `make bench` wrote.
 report=build/bench/report.md
 BENCH_BUNDLE=$bundle BENCH_ROOTFS=$rootfs lua bench/bench.lua > "$report"
+
+# Networks, as root only: in a network namespace of the bench's own, with its
+# lease directory in a temp dir, so nothing is made on the host's network.
+if [ "$(id -u)" = 0 ]; then
+	netdir=$(mktemp -d)
+	{ echo; echo "Networks: a spawn of /bin/true with each \`network\` mode (bench/network.lua)."; echo
+	  NSBOX_NET_DIR=$netdir unshare --net lua bench/network.lua; } >> "$report"
+	rm -rf "$netdir"
+else
+	echo "bench: the network table needs root (veth); skipped" >&2
+fi
 cat "$report"
 
 doc=doc/performance.md

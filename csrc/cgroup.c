@@ -32,8 +32,8 @@
 #define SYS_close_range 436
 #endif
 
-/* The most cgroup directories one sandbox gets: one per hierarchy. */
-#define CGROUP_MAX_DIRS 16
+/* The most cgroup directories one sandbox gets: one per hierarchy, and the parents its cgroup.path made. */
+#define CGROUP_MAX_DIRS 64
 /* How long removal waits for killed processes to leave (frozen v1 tasks, zombies' exits): 10 ms rounds. */
 #define CGROUP_REMOVE_ROUNDS 500
 
@@ -127,7 +127,7 @@ static void read_dirs(lua_State *L, int idx, struct cgroup_dirs *dirs)
 		const char *path = luaL_checklstring(L, -1, &len);
 
 		luaL_argcheck(L, dirs->n < CGROUP_MAX_DIRS && len < PATH_MAX && path[0] == '/', idx,
-			      "at most 16 absolute cgroup directories");
+			      "at most 64 absolute cgroup directories");
 		memcpy(dirs->path[dirs->n++], path, len + 1);
 		lua_pop(L, 1);
 	}

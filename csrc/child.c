@@ -255,6 +255,8 @@ static _Noreturn void exec_or_report(const struct child_args *args, int terminal
 
 	if (pass_fds(args) < 0 || (terminal >= 0 && use_terminal(terminal) < 0))
 		report_and_exit(args, args->plan->nsteps + REPORT_FDS);
+	if (args->park_fd >= 0)
+		runtime_park(args);
 
 	/* The command starts with no signal blocked, whatever its parent had. */
 	sigemptyset(&none);
@@ -270,14 +272,14 @@ static _Noreturn void exec_or_report(const struct child_args *args, int terminal
  * an exec'd program holding nothing of the caller (no memory, environment,
  * or descriptor but the status pipe).
  */
-static _Noreturn void become_init(const struct child_args *args, pid_t child)
+static _Noreturn void become_init(const struct child_args *args, pid_t child, int gate)
 {
-	char fd_text[12], pid_text[12];
+	char fd_text[12], pid_text[12], gate_text[12];
 	char *const envp[] = {NULL};
 	char *const argv[] = {(char *)"nsbox-init", decimal(fd_text, (unsigned int)args->status_fd),
-			      decimal(pid_text, (unsigned int)child), NULL};
+			      decimal(pid_text, (unsigned int)child), decimal(gate_text, (unsigned int)gate), NULL};
 
-	if (fcntl(args->status_fd, F_SETFD, 0) == 0)
+	if (fcntl(args->status_fd, F_SETFD, 0) == 0 && fcntl(gate, F_SETFD, 0) == 0)
 		syscall(SYS_execveat, args->init_fd, "", argv, envp, AT_EMPTY_PATH);
 	report_and_exit(args, args->plan->nsteps + REPORT_INIT);
 }
@@ -289,7 +291,29 @@ struct resume {
 	int depth;
 	int terminal; /* the command's: -1, or the slave of its pseudo-terminal */
 	struct owned_mounts *owned;
+	int gate[2]; /* nsbox-init writes a byte on gate[1] once it is out of our reach */
 };
+
+/*
+ * Until nsbox-init has made itself non-dumpable and closed what it had of
+ * the caller, /proc/1/mem and /proc/1/fd of our supervisor would be open to
+ * us: its memory is still the caller's (CLONE_VM), its descriptors the
+ * caller's too. So nothing of the sandbox runs before init's word; without
+ * it (init could not start, and has said why) we leave.
+ */
+static void wait_for_init(const struct resume *r)
+{
+	char go;
+	ssize_t n;
+
+	close(r->gate[1]);
+	do
+		n = read(r->gate[0], &go, 1);
+	while (n < 0 && errno == EINTR);
+	close(r->gate[0]);
+	if (n != 1)
+		_exit(127);
+}
 
 static _Noreturn void run_plan(const struct child_args *args, size_t from, int depth, struct owned_mounts *owned);
 
@@ -297,6 +321,7 @@ static int resume_plan(void *arg)
 {
 	const struct resume *r = arg;
 
+	wait_for_init(r);
 	run_plan(r->args, r->step, r->depth, r->owned);
 }
 
@@ -309,6 +334,7 @@ static int start_command(void *arg)
 {
 	const struct resume *r = arg;
 
+	wait_for_init(r);
 	if (r->terminal >= 0 && (setpgid(0, 0) < 0 || tcsetpgrp(r->terminal, getpid()) < 0))
 		report_and_exit(r->args, r->args->plan->nsteps + REPORT_TTY);
 	exec_or_report(r->args, r->terminal);
@@ -348,11 +374,13 @@ static int open_terminal(const struct child_args *args)
 }
 
 /*
- * Start fn in a child sharing our memory on the next child stack, sleep
- * until it execs or dies (CLONE_VFORK: no page is copied), and become its
- * nsbox-init. A failure is reported as report_step.
+ * Start fn in a child sharing our memory (no page is copied) on the next
+ * child stack, and become its nsbox-init. The child waits at the gate until
+ * init is out of its reach (wait_for_init): until then it runs no step and
+ * touches neither errno nor the heap, so the two may run side by side. A
+ * failure is reported as report_step.
  */
-static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *), const struct resume *r,
+static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *), struct resume *r,
 				size_t report_step)
 {
 	pid_t child;
@@ -361,10 +389,13 @@ static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *)
 		errno = ENOMEM;
 		report_and_exit(args, report_step);
 	}
-	child = clone(fn, args->stacks[r->depth], CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)r);
+	if (pipe2(r->gate, O_CLOEXEC) < 0)
+		report_and_exit(args, report_step);
+	child = clone(fn, args->stacks[r->depth], CLONE_VM | SIGCHLD, (void *)r);
 	if (child < 0)
 		report_and_exit(args, report_step);
-	become_init(args, child);
+	close(r->gate[0]);
+	become_init(args, child, r->gate[1]);
 }
 
 /*

@@ -24,5 +24,8 @@ LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 	streams_open(L);
 	seccomp_open(L);
 	cgroup_open(L);
+	netlink_open(L);
+	runtime_open(L);
+	files_open(L);
 	return 1;
 }

@@ -47,6 +47,7 @@ struct process {
 };
 struct process *process_new(lua_State *L);
 void process_reap(struct process *proc);
+void process_after_exit(lua_State *L, int handle);
 
 /* cgroup.c: placing the child in the sandbox's cgroups, and finishing them with the handle */
 pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *args);
@@ -66,5 +67,8 @@ void nsinfo_open(lua_State *L);
 void streams_open(lua_State *L);
 void seccomp_open(lua_State *L);
 void cgroup_open(lua_State *L);
+void netlink_open(lua_State *L);
+void runtime_open(lua_State *L);
+void files_open(lua_State *L);
 
 #endif

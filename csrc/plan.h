@@ -187,6 +187,7 @@ struct child_args {
 	int nfds;
 	int fds_above; /* above every to: where the sources are copied out of the way first */
 	int tty_socket; /* -1, or where the child sends the master of the command's pseudo-terminal */
+	int park_fd;    /* -1, or a listening socket: wait for a connection there before exec (runtime.c) */
 	bool hold;      /* the child waits for the parent's go-ahead even without a user namespace */
 	bool has_winsize;      /* the caller's terminal size, for the pseudo-terminal */
 	struct winsize winsize;
@@ -240,6 +241,9 @@ int caps_apply(const struct caps_plan *caps);
 
 /* net.c */
 int net_loopback_up(void);
+
+/* runtime.c: the OCI runtime's container waits for start before exec */
+void runtime_park(const struct child_args *args);
 
 /* ns.c */
 int ns_join(const struct step *step);

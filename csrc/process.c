@@ -144,10 +144,29 @@ void process_reap(struct process *proc)
 	reaped(proc);
 }
 
+/*
+ * The handle's after_exit (spawn's option), run once. Its failure is only
+ * told on stderr: the sandbox's own end is what wait reports.
+ */
+void process_after_exit(lua_State *L, int handle)
+{
+	handle = lua_absindex(L, handle);
+	if (lua_getiuservalue(L, handle, 2) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pushnil(L);
+	lua_setiuservalue(L, handle, 2);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		fprintf(stderr, "nsbox: %s\n", luaL_tolstring(L, -1, NULL));
+		lua_pop(L, 2);
+	}
+}
+
 /* A new handle, of no process yet, on the stack: spawn fills it once the child runs. */
 struct process *process_new(lua_State *L)
 {
-	struct process *proc = lua_newuserdatauv(L, sizeof(*proc), 1);
+	struct process *proc = lua_newuserdatauv(L, sizeof(*proc), 2); /* the files table; after_exit */
 
 	*proc = (struct process){.pid = -1, .status_fd = -1, .tty_fd = -1, .json_status_fd = -1, .reaped = true};
 	luaL_setmetatable(L, NSBOX_PROCESS_MT);
@@ -227,6 +246,7 @@ static int process_wait(lua_State *L)
 	} else if (!proc->reaped) {
 		forward_signals_until_exit(proc);
 	}
+	process_after_exit(L, 1);
 	push_status(L, proc->status);
 	lua_getiuservalue(L, 1, 1);
 	cgroup_finish(L, lua_gettop(L), proc->status, false); /* its reason for the end, or nil */
@@ -259,9 +279,26 @@ static int process_close(lua_State *L)
 		kill(proc->pid, SIGKILL);
 		process_reap(proc);
 	}
+	process_after_exit(L, 1);
 	lua_getiuservalue(L, 1, 1);
 	cgroup_finish(L, lua_gettop(L), proc->status, true);
 	return 0;
+}
+
+/*
+ * process:detach() -> pid: the process is left to whoever adopts it when we
+ * exit (a container under its engine's monitor): never waited for, killed
+ * or reaped through this handle again.
+ */
+static int process_detach(lua_State *L)
+{
+	struct process *proc = check_process(L);
+
+	proc->reaped = true;
+	close_fd(&proc->status_fd);
+	close_fd(&proc->tty_fd);
+	lua_pushinteger(L, proc->pid);
+	return 1;
 }
 
 static int process_index(lua_State *L)
@@ -309,6 +346,7 @@ void process_open(lua_State *L)
 		{"wait", process_wait},
 		{"kill", process_kill},
 		{"close", process_close},
+		{"detach", process_detach},
 		{"stats", cgroup_process_stats},
 		{NULL, NULL},
 	};

@@ -159,8 +159,10 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 	for (int i = 0; i < NSBOX_CHILD_STACKS; i++)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	if (args->cgroup_fd >= 0)
-		return cgroup_clone(plan->clone_flags, args->sync_fd < 0, args->cgroup_fd, args);
-	if (args->sync_fd < 0)
+		return cgroup_clone(plan->clone_flags, args->sync_fd < 0 && args->park_fd < 0, args->cgroup_fd, args);
+	if (args->park_fd >= 0)
+		flags &= ~(unsigned long)CLONE_VM; /* parked, it outlives this spawn: a copy of our memory */
+	else if (args->sync_fd < 0)
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
 }
@@ -293,6 +295,23 @@ static void namespace_ids(lua_State *L, pid_t pid, int files)
 	lua_setfield(L, files, "namespace_ids");
 }
 
+/* options.before_release(pid): 0, or -1 with its message on the stack. */
+static int before_release(lua_State *L, pid_t pid)
+{
+	lua_pushvalue(L, 6);
+	lua_pushinteger(L, pid);
+	if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+		lua_pushstring(L, luaL_tolstring(L, -1, NULL));
+		return -1;
+	}
+	if (lua_toboolean(L, -2)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pushstring(L, lua_isstring(L, -1) ? lua_tostring(L, -1) : "before_release failed");
+	return -1;
+}
+
 /* The parent's side once the child exists: write its maps, release it, read its report. */
 static int after_clone(lua_State *L, struct process *proc, const struct child_args *args, pid_t pid,
 		       struct pipes *p, int files, int cgroup)
@@ -327,6 +346,12 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		return kill_failure(L, proc, p, "cgroup", lua_pushfstring(L, "write %s", what));
 	if (args->hold)
 		namespace_ids(L, pid, files);
+	if (!lua_isnil(L, 6) && before_release(L, pid) < 0) {
+		close_pipes(p);
+		kill(pid, SIGKILL);
+		process_reap(proc);
+		return spawn_failure(L, "network", lua_tostring(L, -1), EIO);
+	}
 	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
 		return kill_failure(L, proc, p, "sync", "release child");
 	if (read_report(p->report[0], &r)) {
@@ -344,9 +369,15 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
  * core.spawn(plan, argv [, env [, options]]) -> process
  *   | nil, message, errno, op   (op: the step that failed, "clone", "exec", ...)
  * options: foreground (boolean), fds ({ [fd] = what }, see streams.c), tty
- * ("relay" or "caller"), json_status_fd (where wait writes the exit code).
+ * ("relay" or "caller"), json_status_fd (where wait writes the exit code),
+ * before_release (function(pid) -> true | nil, message: called while the
+ * child waits, its namespaces made; e.g. to give it a network), after_exit
+ * (function(): called once when the child is reaped, or the spawn failed).
  */
-/* core.spawn's options (see above) into args; the fds table left at 5. The tty mode: 0 none, 1 relay, 2 caller. */
+/*
+ * core.spawn's options (see above) into args; the fds table left at 5, before_release at 6, after_exit at 7.
+ * The tty mode: 0 none, 1 relay, 2 caller.
+ */
 static int read_options(lua_State *L, const struct plan *plan, struct child_args *args, int *json_status_fd)
 {
 	static const char *const tty_modes[] = {"none", "relay", "caller", NULL};
@@ -366,9 +397,14 @@ static int read_options(lua_State *L, const struct plan *plan, struct child_args
 	*json_status_fd = (int)luaL_optinteger(L, -1, -1);
 	lua_getfield(L, 4, "namespace_ids");
 	args->hold = lua_toboolean(L, -1);
+	lua_getfield(L, 4, "park");
+	args->park_fd = (int)luaL_optinteger(L, -1, -1);
 	lua_getfield(L, 4, "fds");
 	lua_replace(L, 5);
 	lua_settop(L, 5);
+	lua_getfield(L, 4, "before_release"); /* at 6 */
+	lua_getfield(L, 4, "after_exit");     /* at 7 */
+	args->hold = args->hold || !lua_isnil(L, 6);
 	args->has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args->winsize) == 0;
 	return tty;
 }
@@ -401,6 +437,21 @@ static int setup_failure(lua_State *L, struct pipes *p, struct passing *pass, co
 	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
 }
 
+/* The park socket must not be where a passed descriptor goes either: a copy above them, closed after the spawn. */
+static int park_above(struct child_args *args, struct passing *pass)
+{
+	if (args->park_fd < 0 || args->park_fd >= args->fds_above)
+		return 0;
+	if (pass->nopened == NSBOX_MAX_FDS) {
+		errno = EMFILE;
+		return -1;
+	}
+	if ((args->park_fd = fcntl(args->park_fd, F_DUPFD_CLOEXEC, args->fds_above)) < 0)
+		return -1;
+	pass->opened[pass->nopened++] = args->park_fd;
+	return 0;
+}
+
 /*
  * The descriptors, pipes and program a spawn needs, opened before the
  * clone: 0, or -1 with errno, *op naming the failed part and *what saying it.
@@ -415,7 +466,7 @@ static int open_all(lua_State *L, int files, struct child_args *args, struct pip
 	if (streams_read(L, 5, files, args, pass) < 0)
 		return -1;
 	failed[1] = "pipe";
-	if (open_pipes(plan, p, args, tty) < 0)
+	if (open_pipes(plan, p, args, tty) < 0 || park_above(args, pass) < 0)
 		return -1;
 	failed[0] = "init";
 	failed[1] = "nsbox-init (installed beside nsbox.core)";
@@ -426,7 +477,7 @@ static int l_spawn(lua_State *L)
 {
 	struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
 	struct child_args args = {.plan = plan, .report_fd = -1, .sync_fd = -1, .status_fd = -1, .init_fd = -1,
-				  .tty_socket = -1, .cgroup_fd = -1};
+				  .tty_socket = -1, .park_fd = -1, .cgroup_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	struct passing pass = {.nopened = 0};
 	sigset_t all, old;
@@ -442,6 +493,8 @@ static int l_spawn(lua_State *L)
 	files = lua_gettop(L);
 	lua_pushvalue(L, files);
 	lua_setiuservalue(L, files - 1, 1);
+	lua_pushvalue(L, 7);
+	lua_setiuservalue(L, files - 1, 2);
 	cgroup = lua_getfield(L, 4, "cgroup") == LUA_TTABLE ? lua_gettop(L) : 0; /* a cgroups.lua object */
 	if (cgroup && cgroup_prepare(L, cgroup, &args) < 0)
 		return setup_failure(L, &p, &pass, "cgroup", "open the sandbox's cgroup");
@@ -473,6 +526,8 @@ static int l_spawn(lua_State *L)
 	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
 	streams_close(&pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (result != 1)
+		process_after_exit(L, files - 1);
 	return result;
 }
 

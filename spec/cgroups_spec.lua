@@ -86,7 +86,15 @@ describe("cgroup values", function()
       { { limits = { memory = "2m", memory_swap = "1m" } }, "must be at least 'cgroup.limits.memory' %(2m%)" },
       { { limits = { io_max = { sda = {} } } }, "devices are \"MAJOR:MINOR\"" },
       { { name = "../up" }, "'cgroup.name' must be one directory name" },
-      { { path = "x" }, "cgroup: unknown key 'path'" },
+      { { parth = "x" }, "cgroup: unknown key 'parth' %(did you mean 'path'%?%)" },
+      { { path = "a/../b" }, "'cgroup.path' must be a path of directory names" },
+      { { path = "a/" }, "'cgroup.path' must name a directory to make" },
+      { { path = "a", name = "b" }, "'cgroup.name' and 'cgroup.path' both name the cgroup: give one" },
+      { { limits = { cpu_weight = 100, cpu_shares = 1024 } }, "cpu_weight and cpu_shares are two scales of one" },
+      { { limits = { devices = { "allow a 1:3 rwm" } } }, "'cgroup.limits.devices%[1%]' must be a rule like" },
+      { { limits = { devices = { "allow c 1:3 rwq" } } }, "'cgroup.limits.devices%[1%]' must be a rule like" },
+      { { limits = { hugetlb = { ["2M"] = 1 } } }, "'cgroup.limits.hugetlb': page sizes are strings like \"2MB\"" },
+      { { unified = { ["cgroup.procs"] = "1" } }, "'cgroup.unified%[\"cgroup.procs\"%]': a cgroup v2 file of a" },
     }
     for _, case in ipairs(cases) do
       assert.matches(case[2], refused(nsbox.recipe, { cgroup = case[1] }))
@@ -145,6 +153,55 @@ describe("cgroup layouts", function()
     local warned
     cgroups.placement(layout, { io_weight = 1 }, true, all_writable, function(m) warned = m end)
     assert.matches("'cgroup.limits.io_weight' not applied %(best_effort%)", warned)
+  end)
+
+  it("writes devices, hugetlb, shares, blkio weights and cgroup.unified files where the host has them", function()
+    local layout = cgroups.layout(HYBRID .. "\n36 31 0:33 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices",
+      HYBRID_MEMBERS .. "5:devices:/\n", reader {})
+    local placed = writes(layout, { devices = { "deny a", "allow c 1:3 rwm" }, cpu_shares = 1024 })
+    assert.same({ "devices.deny=a", "devices.allow=c 1:3 rwm" }, placed["/sys/fs/cgroup/devices"])
+    assert.same({ "cpu.shares=1024" }, placed["/sys/fs/cgroup/cpu,cpuacct"])
+    local unified = cgroups.layout(UNIFIED, UNIFIED_MEMBERS, reader {
+      ["/sys/fs/cgroup/user.slice/me/cgroup.subtree_control"] = "cpu hugetlb io memory\n",
+    })
+    local c = cgroups.placement(unified, { cpu_shares = 1024, blkio_weight = 500, memory_reservation = 1 << 20,
+      hugetlb = { { size = "2MB", bytes = 2 << 20 } } }, false, all_writable, error, {
+      unified = { { "memory.high", "50m" }, { "cgroup.max.depth", "2" } } })[1]
+    local list = {}
+    for _, w in ipairs(c.writes) do list[#list + 1] = w[2] .. "=" .. w[3] end
+    assert.same({ "memory.low=1048576", "cpu.weight=39", "io.weight=default 4950", "hugetlb.2MB.max=2097152",
+      "memory.high=50m", "cgroup.max.depth=2" }, list)
+  end)
+
+  it("refuses device rules, hugetlb and cgroup.unified files the host cannot take, naming the key", function()
+    local hybrid = cgroups.layout(HYBRID, HYBRID_MEMBERS, reader {})
+    local unified = cgroups.layout(UNIFIED, UNIFIED_MEMBERS, reader {})
+    assert.matches("^'cgroup.limits.devices': devices need cgroup v1's devices controller %(cgroup v2 controls "
+      .. "devices with an eBPF program, which nsbox does not load%); this host has cgroup v2 at /sys/fs/cgroup/user",
+      refused(cgroups.placement, unified, { devices = { "deny a" } }, false, all_writable, error))
+    assert.matches("^'cgroup.limits.hugetlb': this host has no hugetlb controller: cgroup v2 at",
+      refused(cgroups.placement, hybrid, { hugetlb = {} }, false, all_writable, error))
+    assert.matches("^'cgroup.unified%[\"memory.high\"%]': the caller's cgroup v2 "
+      .. "/sys/fs/cgroup/unified/user.slice delegates no memory controller",
+      refused(cgroups.placement, hybrid, {}, false, all_writable, error, { unified = { { "memory.high", "1" } } }))
+  end)
+
+  it("places cgroup.path beneath the caller's cgroup of each hierarchy, refusing an absolute one elsewhere", function()
+    local hybrid = cgroups.layout(HYBRID:gsub("\n[^\n]*cgroup2[^\n]*", ""), HYBRID_MEMBERS, reader {})
+    local below = {}
+    for _, c in ipairs(cgroups.placement(hybrid, {}, false, all_writable, error, { path = "/box/ctr" })) do
+      below[c.dir] = c.below
+    end
+    assert.same({ ["/sys/fs/cgroup/memory/box"] = "ctr", ["/sys/fs/cgroup/pids"] = "box/ctr",
+      ["/sys/fs/cgroup/cpu,cpuacct"] = "box/ctr" }, below)
+    assert.equal("a/b", cgroups.placement(hybrid, {}, false, all_writable, error, { path = "a/b" })[1].below)
+    assert.matches("^'cgroup.path' /ctr is not beneath the caller's own cgroup /sys/fs/cgroup/memory/box: nsbox makes "
+      .. "cgroups only beneath the caller's",
+      refused(cgroups.placement, hybrid, {}, false, all_writable, error, { path = "/ctr" }))
+    assert.matches("^'cgroup.path' /box is not beneath",
+      refused(cgroups.placement, hybrid, {}, false, all_writable, error, { path = "/box" }))
+    assert.matches("^'cgroup.path' a/b/c/d/e/f/g is 7 levels beneath the caller's cgroup .*; nsbox makes at most 6",
+      refused(cgroups.placement, hybrid, {}, false, all_writable, error, { path = "a/b/c/d/e/f/g" }))
   end)
 
   it("refuses limits where the caller may not create cgroups, saying why", function()
@@ -234,6 +291,24 @@ describe("cgroups on this host", function()
     assert.equal("", ours())
     assert.equal("", H.sh("pgrep -f '^sleep 43'"))
   end)
+
+  H.root_it("make an absolute cgroup.path beneath the caller's cgroups, with its parents, and remove all it made",
+    function()
+      local own = H.deepest_own_cgroup()
+      if not own then return pending("the caller's cgroups are not on one path") end
+      local path = own .. "/nsbox-spec-abs/inner"
+      local before = H.missing_cgroups(path)
+      local out = H.capture(nsbox.recipe { cgroup = { path = path, unified = { ["cgroup.max.depth"] = 1 } } },
+        { "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/unified$(grep ^0:: /proc/self/cgroup | cut -d: -f3)"
+          .. "/cgroup.max.depth" })
+      assert.matches("\n%d+:memory:" .. path:gsub("%p", "%%%0") .. "\n", out)
+      assert.matches("\n0::" .. path:gsub("%p", "%%%0") .. "\n1\n$", out)
+      assert.same(before, H.missing_cgroups(path))
+      if own ~= "" then
+        assert.matches("'cgroup.path' /nsbox%-spec%-outside is not beneath the caller's own cgroup /sys/fs/cgroup/",
+          refused(nsbox.recipe, { cgroup = { path = "/nsbox-spec-outside" } }))
+      end
+    end)
 
   H.root_it("refuse limits to a caller that may not write its cgroups, before starting anything", function()
     local _, err, code = H.sh(H.NOBODY .. LIMITED .. H.quote('nsbox.cli.main(LIMITS, { "true" })'))

@@ -38,13 +38,7 @@ function H.root_it(name, fn)
   end
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 H.slurp = slurp
 
 -- Run a shell command line: stdout, stderr, exit code (128+N for signal N).
@@ -132,11 +126,25 @@ function H.host_mounts_kept(what)
   end
 end
 
--- A new directory, removed when the spec ends (busted's finally, which is
--- the calling spec file's own).
+-- fn, run when the spec ends, after those given later. busted keeps one
+-- finally per spec (the calling spec file's own): a second would replace
+-- the first, so they are chained here.
+local at_end = {}
+local function run_at_end()
+  local fns = at_end
+  at_end = {}
+  for i = #fns, 1, -1 do fns[i]() end
+end
+
+function H.on_end(fn)
+  at_end[#at_end + 1] = fn
+  spec_env("finally").finally(run_at_end)
+end
+
+-- A new directory, removed when the spec ends.
 function H.temp_dir()
   local dir = H.trim(H.sh("mktemp -d"))
-  spec_env("finally").finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+  H.on_end(function() H.sh("rm -rf " .. H.quote(dir)) end)
   return dir
 end
 
@@ -164,6 +172,40 @@ function H.mount_points(mountinfo)
     if point then set[point] = true end
   end
   return set
+end
+
+-- The caller's deepest cgroup path, when its cgroups of the other hierarchies are its ancestors (else nil):
+-- an absolute cgroup path beneath it is beneath the caller's cgroup everywhere.
+function H.deepest_own_cgroup()
+  local deepest, paths = "", {}
+  for path in slurp("/proc/self/cgroup"):gmatch("%d+:[^:\n]*:([^\n]*)") do
+    paths[#paths + 1] = path
+    if #path > #deepest then deepest = path end
+  end
+  for _, path in ipairs(paths) do
+    if path ~= "/" and deepest ~= path and deepest:sub(1, #path + 1) ~= path .. "/" then return nil end
+  end
+  return (deepest:gsub("/$", ""))
+end
+
+-- Absolute cgroup path and its ancestors, each hierarchy's directories of them that do not exist; with
+-- among (such a list), only those of it that do exist: what a runtime made and left.
+function H.missing_cgroups(path, among)
+  local list = {}
+  if among then
+    for _, dir in ipairs(among) do
+      if H.sh("test -d " .. H.quote(dir) .. " && echo yes") ~= "" then list[#list + 1] = dir end
+    end
+    return list
+  end
+  for root in H.sh("ls -d /sys/fs/cgroup/*/ | sed 's:/$::'"):gmatch("[^\n]+") do
+    local p = path
+    while p ~= "" and H.sh("test -d " .. H.quote(root .. p) .. " || echo no") ~= "" do
+      list[#list + 1] = root .. p
+      p = p:match("^(.*)/[^/]*$")
+    end
+  end
+  return list
 end
 
 return H

@@ -5,6 +5,7 @@ local cjson = require "cjson"
 local nsbox = require "nsbox"
 local check = require "nsbox.check"
 local oci = require "nsbox.oci"
+local cgroups = require "nsbox.cgroups"
 local H = require "helpers"
 
 local FIXTURES = "spec/fixtures/oci/"
@@ -76,7 +77,29 @@ local function translated(name)
   return oci.translate(fixture(name), BUNDLE)
 end
 
+local function translate(config, bundle)
+  return oci.translate(cjson.decode(config), bundle or BUNDLE)
+end
+
+-- Translation is data, but for device rules: they go to a device cgroup where the host lets the
+-- caller make one. These specs choose the host.
+local NO_DEVICE_CGROUP = "devices need cgroup v1's devices controller (cgroup v2 controls devices with an eBPF "
+  .. "program, which nsbox does not load); this host has cgroup v2 at /sys/fs/cgroup delegating memory, pids"
+local function host_with_device_cgroup(possible)
+  local real = cgroups.devices_possible
+  before_each(function()
+    cgroups.devices_possible = function() return possible, not possible and NO_DEVICE_CGROUP or nil end
+  end)
+  after_each(function() cgroups.devices_possible = real end)
+end
+
+-- The rules crun adds after a config's own.
+local CRUN_DEVICES = { "allow c *:* m", "allow b *:* m", "allow c 1:3 rwm", "allow c 1:8 rwm", "allow c 1:7 rwm",
+  "allow c 5:0 rwm", "allow c 1:5 rwm", "allow c 1:9 rwm", "allow c 5:1 rwm", "allow c 136:* rwm", "allow c 5:2 rwm" }
+
 describe("oci.translate of generated configs", function()
+  host_with_device_cgroup(false)
+
   it("turns `crun spec` into the recipe it describes", function()
     assert.same(crun_recipe(), translated("crun"))
   end)
@@ -90,11 +113,68 @@ describe("oci.translate of generated configs", function()
   end)
 end)
 
--- ---- translation details, on small configs ----
+describe("oci.translate of generated configs, where the caller may make a v1 device cgroup", function()
+  host_with_device_cgroup(true)
 
-local function translate(config, bundle)
-  return oci.translate(cjson.decode(config), bundle or BUNDLE)
-end
+  it("puts the deny-all rule in the cgroup key, followed by crun's default devices", function()
+    local r = crun_recipe()
+    r.cgroup = { limits = { devices = { "deny a", table.unpack(CRUN_DEVICES) } } }
+    assert.same(r, translated("crun"))
+  end)
+end)
+
+describe("oci.translate of linux.resources and linux.cgroupsPath", function()
+  host_with_device_cgroup(true)
+
+  it("fills the cgroup key: crun's file values, each limit once", function()
+    local r = translate [[{ "linux": { "cgroupsPath": "/box/ctr", "resources": {
+      "memory": { "limit": 67108864, "swap": 134217728, "reservation": 33554432, "disableOOMKiller": false },
+      "cpu": { "shares": 1024, "quota": 50000, "period": 100000, "cpus": "0", "mems": "" },
+      "pids": { "limit": 64 },
+      "blockIO": { "weight": 500, "throttleReadBpsDevice": [ { "major": 8, "minor": 0, "rate": 1048576 } ],
+        "throttleWriteIOPSDevice": [ { "major": 8, "minor": 0, "rate": 10 } ] },
+      "hugepageLimits": [ { "pageSize": "2MB", "limit": 0 } ],
+      "unified": { "memory.high": "50000000" },
+      "devices": [ { "allow": false, "access": "rwm" },
+        { "allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm" },
+        { "allow": false, "type": "b", "major": 8, "access": "w" } ] } } }]]
+    assert.same({ path = "/box/ctr", unified = { ["memory.high"] = "50000000" }, limits = {
+      memory = 64 << 20, memory_swap = 128 << 20, memory_reservation = 32 << 20, cpu_shares = 1024,
+      cpu = { quota = 50000, period = 100000 }, cpuset = "0", pids = 64, blkio_weight = 500,
+      io_max = { ["8:0"] = { rbps = 1048576, wiops = 10 } }, hugetlb = { ["2MB"] = 0 },
+      devices = { "deny a", "allow c 10:200 rwm", "deny b 8:* w", table.unpack(CRUN_DEVICES) },
+    } }, r.cgroup)
+    assert.equal("integer", math.type(r.cgroup.limits.memory))
+  end)
+
+  it("reads zeros and -1 as limits not set, as runtimes do, and allow-all as no rule", function()
+    local r = translate [[{ "linux": { "resources": { "memory": { "limit": -1, "swap": -1 }, "pids": { "limit": 0 },
+      "cpu": { "shares": 0, "quota": -1, "period": 0, "cpus": "" }, "blockIO": { "weight": 0 },
+      "devices": [ { "allow": true, "access": "rwm" } ] } } }]]
+    assert.is_nil(r.cgroup)
+    r = translate [[{ "linux": { "cgroupsPath": "ctr", "resources": { "cpu": { "period": 50000 } } } }]]
+    assert.same({ path = "ctr", limits = { cpu = { period = 50000 } } }, r.cgroup)
+  end)
+
+  it("for a caller that makes no cgroups (the runtime), refuses limits and keeps the deny-all rule as a no-op",
+    function()
+      assert.same(crun_recipe(), oci.translate(fixture("crun"), BUNDLE, { cgroups = false }))
+      local c = fixture("crun")
+      c.linux.resources.pids = { limit = 64 }
+      assert.equal("nsbox.oci: unsupported field 'linux.resources' (nsbox's OCI runtime makes no cgroups yet)",
+        select(2, pcall(oci.translate, c, BUNDLE, { cgroups = false })))
+    end)
+
+  it("turns podman's memory, memory+swap and pids limits into a recipe this host takes", function()
+    local r = translate [[{ "linux": { "resources": { "memory": { "limit": 67108864, "swap": 134217728 },
+      "pids": { "limit": 2048 }, "devices": [ { "allow": false, "access": "rwm" } ] } } }]]
+    assert.same({ memory = 64 << 20, memory_swap = 128 << 20, pids = 2048,
+      devices = { "deny a", table.unpack(CRUN_DEVICES) } }, r.cgroup.limits)
+    if H.root then assert.is_table(nsbox.recipe(r).cgroup) end
+  end)
+end)
+
+-- ---- translation details, on small configs ----
 
 describe("oci.translate", function()
   it("resolves a relative root.path against a relative bundle directory, from the current one", function()
@@ -216,25 +296,34 @@ local REFUSALS = {
     "unsupported field 'process.consoleSize'" },
   { "process.user.username", function(c) c.process.user.username = "root" end,
     "unsupported field 'process.user.username'" },
-  { "a memory limit", function(c) c.linux.resources.memory = { limit = 104857600 } end,
-    "unsupported field 'linux.resources.memory'" },
-  { "a pids limit", function(c) c.linux.resources.pids = { limit = 10 } end,
-    "unsupported field 'linux.resources.pids'" },
-  { "a device rule that allows a device",
+  { "a memory limit that is no number", function(c) c.linux.resources.memory = { limit = "1g" } end,
+    "'linux.resources.memory.limit' must be an integer from -1 to 4611686018427387904, got a string" },
+  { "a kernel memory limit", function(c) c.linux.resources.memory = { kernel = 104857600 } end,
+    "unsupported field 'linux.resources.memory.kernel'" },
+  { "disabling the OOM killer", function(c) c.linux.resources.memory = { disableOOMKiller = true } end,
+    "unsupported value 'true' in linux.resources.memory.disableOOMKiller" },
+  { "a realtime CPU period", function(c) c.linux.resources.cpu = { realtimePeriod = 1000 } end,
+    "unsupported field 'linux.resources.cpu.realtimePeriod'" },
+  { "network priorities", function(c) c.linux.resources.network = { classID = 1 } end,
+    "unsupported field 'linux.resources.network'" },
+  { "a device rule that allows a device, on a host without a device cgroup",
     function(c)
       table.insert(c.linux.resources.devices, { allow = true, type = "c", major = 10, minor = 229, access = "rw" })
     end,
-    "unsupported field 'linux.resources.devices[1]' (nsbox uses no device cgroup; it accepts only the default "
-      .. "{\"allow\": false, \"access\": \"rwm\"})" },
-  { "the deny-all device rule without a tmpfs on /dev", function(c) table.remove(c.mounts, 2) end,
-    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a cgroup only when a tmpfs on "
-      .. "/dev gives nsbox's minimal /dev)" },
-  { "the deny-all device rule with CAP_MKNOD",
+    "unsupported field 'linux.resources.devices' (" .. NO_DEVICE_CGROUP .. "; without one nsbox accepts only "
+      .. "allow-all and deny-all)" },
+  { "the deny-all device rule without a device cgroup or a tmpfs on /dev", function(c) table.remove(c.mounts, 2) end,
+    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a device cgroup only when a "
+      .. "tmpfs on /dev gives nsbox's minimal /dev)" },
+  { "the deny-all device rule without a device cgroup, with CAP_MKNOD",
     function(c) table.insert(c.process.capabilities.bounding, "CAP_MKNOD") end,
-    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a cgroup only without CAP_MKNOD "
-      .. "in process.capabilities.bounding)" },
-  { "linux.cgroupsPath", function(c) c.linux.cgroupsPath = "/nsbox/box" end,
-    "unsupported field 'linux.cgroupsPath'" },
+    "unsupported field 'linux.resources.devices[0]' (the deny-all rule holds without a device cgroup only without "
+      .. "CAP_MKNOD in process.capabilities.bounding)" },
+  { "a device rule of an unknown type", function(c) c.linux.resources.devices[1].type = "p" end,
+    "unsupported value 'p' in linux.resources.devices[0].type" },
+  { "a systemd cgroupsPath", function(c) c.linux.cgroupsPath = "machine.slice:libpod:abc" end,
+    "unsupported value 'machine.slice:libpod:abc' in linux.cgroupsPath (systemd's \"slice:prefix:name\" form needs "
+      .. "the systemd cgroup manager; nsbox manages cgroups itself and takes a path)" },
   { "linux.devices", function(c) c.linux.devices = { { path = "/dev/fuse", type = "c", major = 10, minor = 229 } } end,
     "unsupported field 'linux.devices'" },
   { "linux.mountLabel", function(c) c.linux.mountLabel = "system_u:object_r:container_file_t:s0" end,
@@ -284,6 +373,8 @@ local REFUSALS = {
 }
 
 describe("oci.translate refuses what nsbox cannot do, naming the field:", function()
+  host_with_device_cgroup(false)
+
   for _, case in ipairs(REFUSALS) do
     local name, change, message = case[1], case[2], case[3]
     it(name, function()

@@ -1,12 +1,14 @@
 /*
- * nsbox-init STATUS_FD PID: what stays with a sandbox. PID, already our
+ * nsbox-init STATUS_FD PID GATE_FD: what stays with a sandbox. PID, already our
  * child, is the command (init = true: we are PID 1 of its namespace) or the
  * rest of the plan (a joined or later-unshared PID namespace: we are its
  * relay). We pass signals on to it, reap every child we are handed (as a
  * namespace's init, every orphan of it), and leave when it does: its wait
  * status written to STATUS_FD (our own death by its signal could not repeat
  * it: the kernel shields a namespace's init) and its code, or 128+N for
- * signal N, as ours.
+ * signal N, as ours. PID waits for a byte on GATE_FD before it runs
+ * anything of the sandbox's: until we are non-dumpable and hold nothing of
+ * the caller's, it could reach into us through /proc/1.
  *
  * Exec'd by nsbox's child so that it holds nothing of the caller: no memory,
  * environment or descriptor of the interpreter that spawned the sandbox;
@@ -43,11 +45,21 @@ static int number(const char *text)
 	return (int)value;
 }
 
-/* Close every descriptor but fd: nothing else is ours to hold. */
-static void keep_only_fd(int fd)
+/* Close every descriptor but a and b (a < b): nothing else is ours to hold. */
+static void keep_only_fds(int a, int b)
 {
-	syscall(SYS_close_range, 0U, (unsigned int)fd - 1, 0U);
-	syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0U);
+	syscall(SYS_close_range, 0U, (unsigned int)a - 1, 0U);
+	if (b > a + 1)
+		syscall(SYS_close_range, (unsigned int)a + 1, (unsigned int)b - 1, 0U);
+	syscall(SYS_close_range, (unsigned int)b + 1, ~0U, 0U);
+}
+
+/* Let the sandbox start, now that nothing of the caller's can be reached through us. */
+static void open_gate(int gate)
+{
+	while (write(gate, "", 1) < 0 && errno == EINTR)
+		;
+	close(gate);
 }
 
 static _Noreturn void leave_like(int status_fd, int status)
@@ -61,18 +73,22 @@ int main(int argc, char **argv)
 {
 	/* The signals passed on, as bubblewrap's init and tini do; SIGCHLD wakes us to reap. */
 	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	int status_fd;
+	int status_fd, gate;
 	pid_t command;
 	sigset_t set;
 	siginfo_t info;
 
-	if (argc != 3)
+	if (argc != 4)
 		refuse();
 	status_fd = number(argv[1]);
 	command = number(argv[2]);
+	gate = number(argv[3]);
+	if (gate == status_fd)
+		refuse();
 	/* Out of reach of ptrace and /proc/PID/{mem,fd} for a command without CAP_SYS_PTRACE. */
 	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
-	keep_only_fd(status_fd);
+	keep_only_fds(status_fd < gate ? status_fd : gate, status_fd < gate ? gate : status_fd);
+	open_gate(gate);
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);

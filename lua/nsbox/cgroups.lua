@@ -66,7 +66,9 @@ function M.cpu(value, where)
   check.known_keys(value, { quota = true, period = true }, where)
   local period = value.period == nil and PERIOD or check.integer(value.period, where .. ".period", 1000, 1000000,
     "microseconds")
-  return { period = period, quota = check.integer(value.quota, where .. ".quota", 1000, 1 << 40, "microseconds") }
+  -- Without a quota, only the period is set: the quota stays unlimited.
+  local quota = value.quota ~= nil and check.integer(value.quota, where .. ".quota", 1000, 1 << 40, "microseconds")
+  return { period = period, quota = quota or nil }
 end
 
 local function online_cpus()
@@ -130,7 +132,42 @@ function M.blkio_to_io_weight(weight) return 1 + ((weight - 10) * 9999) // 990 e
 function M.io_to_blkio_weight(weight) return 10 + ((weight - 1) * 990) // 9999 end
 
 local function weight(value, where) return check.integer(value, where, 1, 10000, "a weight") end
+local function shares(value, where) return check.integer(value, where, 2, 262144, "cgroup v1 CPU shares") end
+local function blkio_weight(value, where) return check.integer(value, where, 10, 1000, "a cgroup v1 blkio weight") end
 local function pids(value, where) return check.integer(value, where, 1, 4194304, "a number of processes") end
+
+-- hugetlb = { ["2MB"] = bytes, ... }: page sizes as the kernel names its hugetlb.<size>.* files.
+local function hugetlb(value, where)
+  check.type(value, "table", where)
+  local out = {}
+  for size, bytes in pairs(value) do
+    if type(size) ~= "string" or not size:match("^%d+[KMG]B$") then
+      invalid("'%s': page sizes are strings like \"2MB\" or \"1GB\", got %s", where, check.shown(size))
+    end
+    out[#out + 1] = { size = size, bytes = M.size(bytes, check.key_path(where, size)) }
+  end
+  table.sort(out, function(a, b) return a.size < b.size end)
+  return out
+end
+
+-- devices = { "deny a", "allow c 1:3 rwm", "allow c *:* m", ... }: the v1 devices controller's rules,
+-- applied in order to a cgroup that starts allowing what its parent allows.
+local function device_rules(value, where)
+  for i, rule in ipairs(check.string_list(value, where)) do
+    local verb, kind, major, minor, access = rule:match("^(%a+) ([abc]) ([%d*]+):([%d*]+) ([rwm]+)$")
+    if not verb then verb, kind = rule:match("^(%a+) (a)$") end
+    local number = "^%d%d?%d?%d?%d?%d?%d?$"
+    if not (verb == "allow" or verb == "deny") or kind == "a" and major
+      or major and not ((major == "*" or major:match(number)) and (minor == "*" or minor:match(number))) then
+      invalid("'%s[%d]' must be a rule like \"allow c 1:3 rwm\" or \"deny a\" (allow|deny, type a|b|c, "
+        .. "MAJOR:MINOR or *, access of r, w, m), got %s", where, i, check.shown(rule))
+    end
+    if access and (#access > 3 or access:match("(.).*%1")) then
+      invalid("'%s[%d]': access repeats a letter, got %s", where, i, check.shown(rule))
+    end
+  end
+  return value
+end
 
 local function io_lines(entries, v1)
   local files = {}
@@ -157,6 +194,8 @@ end
 M.LIMITS = {
   { key = "memory", v2 = "memory", v1 = "memory", check = M.size,
     files = function(b, v1) return { { v1 and "memory.limit_in_bytes" or "memory.max", b } } end },
+  { key = "memory_reservation", v2 = "memory", v1 = "memory", check = M.size,
+    files = function(b, v1) return { { v1 and "memory.soft_limit_in_bytes" or "memory.low", b } } end },
   { key = "memory_high", v2 = "memory", check = M.size,
     files = function(b) return { { "memory.high", b } } end },
   { key = "memory_swap", v2 = "memory", v1 = "memory", check = M.size,
@@ -169,11 +208,13 @@ M.LIMITS = {
     files = function(n) return { { "pids.max", n } } end },
   { key = "cpu", v2 = "cpu", v1 = "cpu", check = M.cpu,
     files = function(c, v1)
-      if v1 then return { { "cpu.cfs_period_us", c.period }, { "cpu.cfs_quota_us", c.quota } } end
-      return { { "cpu.max", c.quota .. " " .. c.period } }
+      if v1 then return { { "cpu.cfs_period_us", c.period }, c.quota and { "cpu.cfs_quota_us", c.quota } } end
+      return { { "cpu.max", (c.quota or "max") .. " " .. c.period } }
     end },
   { key = "cpu_weight", v2 = "cpu", v1 = "cpu", check = weight,
     files = function(w, v1) return { v1 and { "cpu.shares", M.weight_to_shares(w) } or { "cpu.weight", w } } end },
+  { key = "cpu_shares", v2 = "cpu", v1 = "cpu", check = shares,
+    files = function(n, v1) return { v1 and { "cpu.shares", n } or { "cpu.weight", M.shares_to_weight(n) } } end },
   { key = "cpuset", v2 = "cpuset", v1 = "cpuset", check = cpuset,
     files = function(list) return { { "cpuset.cpus", list } } end },
   { key = "cpuset_mems", v2 = "cpuset", v1 = "cpuset", check = function(v, w) return (M.cpu_list(v, w)) end,
@@ -182,8 +223,31 @@ M.LIMITS = {
     files = function(w, v1)
       return { v1 and { "blkio.bfq.weight", M.io_to_blkio_weight(w) } or { "io.weight", "default " .. w } }
     end },
+  { key = "blkio_weight", v2 = "io", v1 = "blkio", check = blkio_weight,
+    files = function(w, v1)
+      return { v1 and { "blkio.bfq.weight", w } or { "io.weight", "default " .. M.blkio_to_io_weight(w) } }
+    end },
   { key = "io_max", v2 = "io", v1 = "blkio", check = io_max,
     files = function(entries, v1) return io_lines(entries, v1) end },
+  { key = "hugetlb", v2 = "hugetlb", v1 = "hugetlb", check = hugetlb,
+    files = function(pages, v1)
+      local files = {}
+      for i, p in ipairs(pages) do
+        files[i] = { "hugetlb." .. p.size .. (v1 and ".limit_in_bytes" or ".max"), p.bytes }
+      end
+      return files
+    end },
+  -- cgroup v2 has no devices controller: an eBPF program attached to the cgroup does its work.
+  { key = "devices", v1 = "devices", v2_lacks = "cgroup v2 controls devices with an eBPF program, which nsbox "
+      .. "does not load", check = device_rules,
+    files = function(rules)
+      local files = {}
+      for i, rule in ipairs(rules) do
+        local verb, rest = rule:match("^(%a+) (.*)$")
+        files[i] = { "devices." .. verb, rest }
+      end
+      return files
+    end },
 }
 local LIMIT_KEYS = {}
 for _, l in ipairs(M.LIMITS) do LIMIT_KEYS[l.key] = true end
@@ -194,6 +258,11 @@ local function check_limits(limits)
   local out = {}
   for _, l in ipairs(M.LIMITS) do
     if limits[l.key] ~= nil then out[l.key] = l.check(limits[l.key], "cgroup.limits." .. l.key) end
+  end
+  for _, pair in ipairs { { "cpu_weight", "cpu_shares" }, { "io_weight", "blkio_weight" } } do
+    if out[pair[1]] and out[pair[2]] then
+      invalid("'cgroup.limits': %s and %s are two scales of one weight: give one", pair[1], pair[2])
+    end
   end
   if out.memory_swap then
     if not out.memory then invalid("'cgroup.limits.memory_swap' (memory plus swap) needs 'cgroup.limits.memory'") end
@@ -285,13 +354,7 @@ function M.layout(mountinfo, membership, read)
   return layout
 end
 
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 
 local host_layout
 function M.host()
@@ -322,8 +385,12 @@ end
 
 -- The hierarchy a limit goes to and its version, or nil and why not.
 local function hierarchy_for(layout, l)
-  if layout.v2 and layout.v2.controllers[l.v2] then return layout.v2, 2 end
+  if l.v2 and layout.v2 and layout.v2.controllers[l.v2] then return layout.v2, 2 end
   if l.v1 and layout.v1[l.v1] then return layout.v1[l.v1], 1 end
+  if not l.v2 then
+    return nil, ("%s need cgroup v1's %s controller (%s); this host has %s"):format(l.key, l.v1, l.v2_lacks,
+      M.describe(layout))
+  end
   if layout.v2 and layout.v2.available[l.v2] then
     return nil, ("the %s controller is not delegated by the caller's cgroup v2 %s (enable it in its parent's "
       .. "cgroup.subtree_control)"):format(l.v2, layout.v2.dir)
@@ -335,36 +402,90 @@ local function hierarchy_for(layout, l)
   return nil, ("this host has no %s controller: %s"):format(l.v2, M.describe(layout))
 end
 
+-- Whether this host lets the caller apply cgroup.limits.devices: true, or false and why not.
+function M.devices_possible()
+  local layout = M.host()
+  for _, l in ipairs(M.LIMITS) do
+    if l.key == "devices" then
+      local h, version = hierarchy_for(layout, l)
+      local why = not h and version or not core.cgroup_writable(h.dir) and not_writable(h.dir) or nil
+      return why == nil, why
+    end
+  end
+end
+
 -- v1 controllers made beside those the limits need, where the caller may write: for usage
 -- figures, and (without a v2 cgroup to cgroup.kill) a freezer to stop what is left before killing it.
 local EXTRAS = { "memory", "pids" }
 local EXTRAS_WITHOUT_V2 = { "memory", "pids", "cpuacct", "freezer" }
 
+-- The v2 core files a cgroup.unified entry may set; the others belong to nsbox (cgroup.procs, cgroup.kill, ...).
+local UNIFIED_CORE = { ["cgroup.max.depth"] = true, ["cgroup.max.descendants"] = true }
+
+-- Where a cgroup.unified file goes: the caller's v2 cgroup, when it delegates the file's controller.
+local function unified_hierarchy(layout, file)
+  local controller = file:match("^([%w_]+)%.")
+  if layout.v2 and (UNIFIED_CORE[file] or layout.v2.controllers[controller]) then return layout.v2, 2 end
+  if not layout.v2 then return nil, "cgroup.unified files need cgroup v2; this host has " .. M.describe(layout) end
+  return nil, ("the caller's cgroup v2 %s delegates no %s controller; this host has %s"):format(layout.v2.dir,
+    controller, M.describe(layout))
+end
+
+local MAX_DEPTH = 6 -- levels beneath the caller's cgroup: a sandbox has at most 64 directories (csrc/cgroup.c)
+
+-- The part of path (the recipe's cgroup.path) beneath the caller's cgroup of hierarchy c: the same for a
+-- relative path; for an absolute one (from the hierarchy's root) only where it is beneath the caller's cgroup.
+local function beneath(c, path)
+  local below = path
+  if path:sub(1, 1) == "/" then
+    local full = c.mount .. path
+    if full:sub(1, #c.dir + 1) ~= c.dir .. "/" then
+      invalid("'cgroup.path' %s is not beneath the caller's own cgroup %s: nsbox makes cgroups only beneath the "
+        .. "caller's (give a relative path, or an absolute one beneath it)", check.shown(path), c.dir)
+    end
+    below = full:sub(#c.dir + 2)
+  end
+  local _, depth = below:gsub("[^/]+", "")
+  if depth > MAX_DEPTH then
+    invalid("'cgroup.path' %s is %d levels beneath the caller's cgroup %s; nsbox makes at most %d",
+      check.shown(path), depth, c.dir, MAX_DEPTH)
+  end
+  return below
+end
+
 -- The cgroups to make, v2 first (the one clone3 uses and cgroup.kill empties):
--- { { dir = caller's cgroup, version, writes = { { key, file, value }, ... } } }
-function M.placement(layout, limits, best_effort, writable, warn)
+-- { { dir = caller's cgroup, version, below = path beneath dir or nil (the name, chosen at spawn),
+--     writes = { { recipe key, file, value }, ... } } }
+-- more: { unified = { { file, value }, ... }, path = cgroup.path }, both optional.
+function M.placement(layout, limits, best_effort, writable, warn, more)
+  more = more or {}
   local by_dir, order = {}, {}
   local function use(h, version)
     if not by_dir[h.dir] then
-      by_dir[h.dir] = { dir = h.dir, version = version, writes = {} }
+      by_dir[h.dir] = { dir = h.dir, mount = h.mount, version = version, writes = {} }
       order[#order + 1] = by_dir[h.dir]
     end
     return by_dir[h.dir]
+  end
+  -- Files of key into the hierarchy h (or why not, the reason in version).
+  local function apply(key, h, version, files)
+    local why = h and not writable(h.dir) and not_writable(h.dir) or not h and version
+    if why and not best_effort then invalid("'%s': %s", key, why) end
+    if why then return warn(("'%s' not applied (best_effort): %s"):format(key, why)) end
+    local c = use(h, version)
+    for _, f in ipairs(files(version == 1)) do c.writes[#c.writes + 1] = { key, f[1], f[2] } end
   end
   local v2 = layout.v2 and writable(layout.v2.dir) and use(layout.v2, 2)
   for _, l in ipairs(M.LIMITS) do
     local value = limits[l.key]
     if value ~= nil then
       local h, version = hierarchy_for(layout, l)
-      local why = h and not writable(h.dir) and not_writable(h.dir) or not h and version
-      if why and not best_effort then invalid("'cgroup.limits.%s': %s", l.key, why) end
-      if why then
-        warn(("'cgroup.limits.%s' not applied (best_effort): %s"):format(l.key, why))
-      else
-        local c = use(h, version)
-        for _, f in ipairs(l.files(value, version == 1, limits)) do c.writes[#c.writes + 1] = { l.key, f[1], f[2] } end
-      end
+      apply("cgroup.limits." .. l.key, h, version, function(v1) return l.files(value, v1, limits) end)
     end
+  end
+  for _, u in ipairs(more.unified or {}) do
+    local h, version = unified_hierarchy(layout, u[1])
+    apply(check.key_path("cgroup.unified", u[1]), h, version, function() return { u } end)
   end
   for _, name in ipairs(v2 and EXTRAS or EXTRAS_WITHOUT_V2) do
     local h = layout.v1[name]
@@ -382,26 +503,67 @@ function M.placement(layout, limits, best_effort, writable, warn)
     if a.version ~= b.version then return a.version > b.version end
     return a.dir < b.dir
   end)
+  for _, c in ipairs(order) do c.below = more.path and beneath(c, more.path) end
   return order
 end
 
 local function warn(message) io.stderr:write("nsbox: warning: ", message, "\n") end
 
+local function check_name(name)
+  check.text(name, "cgroup.name")
+  if not name:match("^[%w_][%w._-]*$") or #name > 200 then
+    invalid("'cgroup.name' must be one directory name of letters, digits, '.', '_' and '-' (made beneath the "
+      .. "caller's own cgroup), got %s", check.shown(name))
+  end
+end
+
+-- A relative path (beneath the caller's cgroup) or an absolute one (from the hierarchy's root, and beneath
+-- the caller's cgroup too): directories of letters, digits and . _ - @ + :, the last one made new.
+local function check_path(path)
+  check.text(path, "cgroup.path")
+  for part in path:gsub("^/", ""):gmatch("([^/]*)/?") do
+    if part == "" and path:match("//") or part == "." or part == ".." or not part:match("^[%w._@+:-]*$")
+      or #part > 200 then
+      invalid("'cgroup.path' must be a path of directory names of letters, digits, '.', '_', '-', '@', '+' and ':' "
+        .. "(no '.' or '..'), got %s", check.shown(path))
+    end
+  end
+  if path == "" or path == "/" or path:sub(-1) == "/" then
+    invalid("'cgroup.path' must name a directory to make, got %s", check.shown(path))
+  end
+  return path
+end
+
+-- cgroup.unified = { ["memory.high"] = "50m", ... }: cgroup v2 files written as given, after the limits.
+local function check_unified(map)
+  check.type(map, "table", "cgroup.unified")
+  local out = {}
+  for _, file in ipairs(check.sorted_names(map)) do
+    local where = check.key_path("cgroup.unified", file)
+    if type(file) ~= "string" or not file:match("^[%a_][%w_]*%.[%w_.]+$") or file:match("^cgroup%.")
+      and not UNIFIED_CORE[file] then
+      invalid("'%s': a cgroup v2 file of a controller like \"memory.high\" (or cgroup.max.depth, "
+        .. "cgroup.max.descendants), got %s", where, check.shown(file))
+    end
+    local value = map[file]
+    if math.type(value) == "integer" then value = tostring(value) end
+    out[#out + 1] = { file, check.text(value, where) }
+  end
+  return out
+end
+
 function M.validate(t, r)
   if t.cgroup == nil then return end
   local c = check.type(t.cgroup, "table", "cgroup")
-  check.known_keys(c, { limits = true, name = true, best_effort = true }, "cgroup")
-  if c.name ~= nil then
-    check.text(c.name, "cgroup.name")
-    if not c.name:match("^[%w_][%w._-]*$") or #c.name > 200 then
-      invalid("'cgroup.name' must be one directory name of letters, digits, '.', '_' and '-' (made beneath the "
-        .. "caller's own cgroup), got %s", check.shown(c.name))
-    end
-  end
+  check.known_keys(c, { limits = true, name = true, path = true, unified = true, best_effort = true }, "cgroup")
+  if c.name ~= nil then check_name(c.name) end
+  if c.path ~= nil then check_path(c.path) end
+  if c.name ~= nil and c.path ~= nil then invalid("'cgroup.name' and 'cgroup.path' both name the cgroup: give one") end
   local limits = check_limits(c.limits or {})
+  local more = { unified = c.unified ~= nil and check_unified(c.unified) or nil, path = c.path }
   local best_effort = check.boolean(c, "best_effort", "cgroup.best_effort")
-  r.cgroup = { name = c.name, limits = limits,
-    cgroups = M.placement(M.host(), limits, best_effort, core.cgroup_writable, warn) }
+  r.cgroup = { name = c.name, path = c.path, limits = limits, unified = more.unified,
+    cgroups = M.placement(M.host(), limits, best_effort, core.cgroup_writable, warn, more) }
 end
 
 -- With a cgroup namespace, the child unshares it once placed, so that it is
@@ -441,56 +603,82 @@ local function default_name()
   return ("nsbox-%d-%d"):format(caller_pid, made)
 end
 
--- v1 cpuset cgroups start with no CPU and no memory node: the parent's, unless the limits chose.
-local function cpuset_defaults(c, path)
+-- v1 cpuset cgroups start with no CPU and no memory node: their parent's, unless the limits chose.
+local function cpuset_defaults(c, path, writes)
   if c.version ~= 1 or not slurp(path .. "/cpuset.cpus") then return {} end
-  local chosen, writes = {}, {}
-  for _, w in ipairs(c.writes) do chosen[w[2]] = true end
+  local chosen, defaults = {}, {}
+  for _, w in ipairs(writes) do chosen[w[2]] = true end
   for _, file in ipairs { "cpuset.mems", "cpuset.cpus" } do
     if not chosen[file] then
-      writes[#writes + 1] = { "cpuset", file, (slurp(c.dir .. "/" .. file) or ""):match("%S*") }
+      local parent = path:match("^(.*)/")
+      defaults[#defaults + 1] = { "cgroup.limits.cpuset", file, (slurp(parent .. "/" .. file) or ""):match("%S*") }
     end
   end
-  return writes
+  return defaults
 end
 
-local function fill(c, path)
-  for _, list in ipairs { cpuset_defaults(c, path), c.writes } do
+local function fill(c, path, writes)
+  for _, list in ipairs { cpuset_defaults(c, path, writes), writes } do
     for _, w in ipairs(list) do
       local ok, message, errno = write_file(path .. "/" .. w[2], w[3])
-      if not ok then return nil, ("'cgroup.limits.%s': %s"):format(w[1], message), errno end
+      if not ok then return nil, ("'%s': %s"):format(w[1], message), errno end
     end
   end
   return true
 end
 
+-- c's cgroup at c.dir/below made and filled, with the parents the path needs: those made new are
+-- recorded (deepest first) to be removed after it; an existing one is someone else's, and stays.
+-- An existing cgroup itself is someone else's too: mkdir's EEXIST.
+function Cgroup:make(c, below)
+  local path = c.dir
+  for part, more in below:gmatch("([^/]+)(/?)") do
+    path = path .. "/" .. part
+    if more == "" or not slurp(path .. "/cgroup.procs") then
+      local ok, message, errno = core.cgroup_mkdir(path)
+      if ok and more ~= "" then
+        table.insert(self.parents, 1, path)
+        ok, message, errno = fill(c, path, {})
+      end
+      if not ok then return nil, message, errno end
+    end
+  end
+  self.dirs[#self.dirs + 1] = path
+  if c.version == 2 then self.into = path else self.procs[#self.procs + 1] = path .. "/cgroup.procs" end
+  return fill(c, path, c.writes)
+end
+
 -- The recipe's cgroups made and filled: a Cgroup for core.spawn, or nil, message, errno (nothing left made).
 function M.create(r)
-  local name = r.cgroup.name or default_name()
-  local cg = setmetatable({ dirs = {}, procs = {}, limits = r.cgroup.limits }, Cgroup)
+  local name = not r.cgroup.path and (r.cgroup.name or default_name())
+  local cg = setmetatable({ dirs = {}, parents = {}, procs = {}, limits = r.cgroup.limits }, Cgroup)
   for _, c in ipairs(r.cgroup.cgroups) do
-    local path = c.dir .. "/" .. name
-    local ok, message, errno = core.cgroup_mkdir(path)
-    if ok then
-      cg.dirs[#cg.dirs + 1] = path
-      if c.version == 2 then cg.into = path else cg.procs[#cg.procs + 1] = path .. "/cgroup.procs" end
-      ok, message, errno = fill(c, path)
-    end
+    local ok, message, errno = cg:make(c, c.below or name)
     if not ok then
       cg:remove()
       return nil, message, errno
     end
   end
   if r.die_with_parent then
-    local fd, message, errno = core.cgroup_watch(cg.dirs)
+    local fd, message, errno = core.cgroup_watch(cg:all_dirs())
     if not fd then cg:remove(); return nil, message, errno end
     cg.watch_fd = fd
   end
   return cg
 end
 
+-- The cgroups, then the parents made for them, in the order they can be removed.
+function Cgroup:all_dirs()
+  local all = table.move(self.dirs, 1, #self.dirs, 1, {})
+  return table.move(self.parents, 1, #self.parents, #all + 1, all)
+end
+
+-- A parent made for cgroup.path that someone else's cgroup has moved into since stays (EBUSY): it is theirs now.
 function Cgroup:remove()
   local ok, message, errno = core.cgroup_remove(self.dirs)
+  if ok then
+    for _, dir in ipairs(self.parents) do os.remove(dir) end
+  end
   if self.watch_fd then core.cgroup_unwatch(self.watch_fd) end
   self.watch_fd = nil
   return ok, message, errno

@@ -149,6 +149,13 @@ function M.list(value, where)
   return value
 end
 
+-- A list, each item checked (and normalized) by check_item(item, "where[i]").
+function M.list_of(list, where, check_item)
+  local out = {}
+  for i, item in ipairs(M.list(list, where)) do out[i] = check_item(item, ("%s[%d]"):format(where, i)) end
+  return out
+end
+
 -- A string the kernel reads as a C string, where a NUL byte would cut it short unseen.
 function M.text(value, where)
   M.type(value, "string", where)

@@ -4,15 +4,16 @@
 -- and run recipes the same way.
 --
 --   nsbox RECIPE [FLAG...] [CMD [ARG...]]   RECIPE: a stock recipe's name, or a file's path
---   nsbox COMMAND [ARG...]                  help, lsns, enter (runc's create, start, ... are reserved)
+--   nsbox COMMAND [ARG...]                  help, lsns, enter
+--   nsbox [--root DIR ...] VERB [ARG...]    runc's create, start, state, ... (nsbox.runtime)
 --   nsbox FLAG... [CMD [ARG...]]            bubblewrap style: the first word not an option is CMD
 --
 -- The first word decides: it starts with "-", or it is a command, or a
 -- recipe. Command names and stock recipe names are disjoint (a spec checks
 -- it), and a word that is neither is an error naming it.
 
-local nsbox = require "nsbox"
-local cli = require "nsbox.cli"
+-- nsbox and nsbox.cli are loaded where used: the runtime's verbs, which
+-- engines call several times a container, do without them.
 
 local M = {}
 
@@ -36,11 +37,7 @@ end
 local STOCK_DIR = (select(2, ...) or ""):match("^(.*)/[^/]*$") or "."
 STOCK_DIR = STOCK_DIR .. "/recipes"
 
-local function readable(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local readable = require("nsbox.files").readable
 
 -- A word naming a file rather than a stock recipe: it has a slash or ends in .lua.
 local function is_path(word)
@@ -63,9 +60,9 @@ end
 
 -- ---- the commands ----
 
--- runc's verbs, to come: no recipe may take these names.
+-- runc's verbs (nsbox.runtime, which refuses those it does not do): no recipe may take these names.
 M.RESERVED = {
-  "checkpoint", "create", "delete", "events", "exec", "features", "kill", "pause", "ps", "restore", "resume",
+  "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume",
   "run", "spec", "start", "state", "update",
 }
 
@@ -83,6 +80,12 @@ M.COMMANDS.enter = {
   usage = "[--preserve-credentials] PID [CMD [ARG...]]",
   help = "run CMD in the namespaces of PID like nsenter -a: as uid 0 in its user namespace, unless told",
   run = function(args, program) require("nsbox.subcommands").enter(args, program) end,
+}
+
+-- Not `nsbox net gc`: `nsbox net` is the stock recipe running a command in a new network namespace.
+M.COMMANDS["net-gc"] = {
+  usage = "", help = "remove network leftovers of sandboxes that are gone (a crash): leases, bridges, NAT tables",
+  run = function(args, program) require("nsbox.subcommands").net_gc(args, program) end,
 }
 
 local function is_command(word)
@@ -135,7 +138,7 @@ end
 local function instantiate(path, value, args, program, fragments)
   local recipe, argv = value, (#args > 0 and args or nil)
   if type(value) == "function" then recipe, argv = value(args, program) end
-  local ok, result = pcall(nsbox.recipe, recipe, table.unpack(fragments or {}))
+  local ok, result = pcall(require("nsbox").recipe, recipe, table.unpack(fragments or {}))
   if not ok then error(path .. ": " .. tostring(result), 0) end
   return result, argv
 end
@@ -154,7 +157,7 @@ end
 -- when parse_flags), and exit like cli.main.
 local function run_value(path, value, args, program, parse_flags)
   if type(value) == "string" then return M.run_command(value, args, program) end
-  cli.main(function()
+  require("nsbox.cli").main(function()
     local fragments, from, options = {}, 1, nil
     -- Flag parsing (nsbox.flags) loaded only when a flag follows the recipe.
     if parse_flags and (args[1] or ""):sub(1, 1) == "-" then
@@ -182,9 +185,12 @@ end
 function M.main(args)
   local first = args[1]
   if first == nil then fail("no recipe given (nsbox --help shows the usage, nsbox --list the recipes)") end
+  -- runc's global flags before a verb make a runtime call too (engines pass --root, --log first).
+  if RESERVED_SET[first] or (first:sub(1, 2) == "--" and require("nsbox.runtime").wants(args)) then
+    return require("nsbox.runtime").main(args)
+  end
   if first:sub(1, 1) == "-" then return require("nsbox.flags").main(args) end
   if is_command(first) then return M.run_command(first, rest(args, 2), "nsbox " .. first) end
-  if RESERVED_SET[first] then fail(("'%s' is reserved for a runtime command still to come"):format(first)) end
   local path = is_path(first) and first or stock_path(first)
   if not path then
     fail(("'%s' is neither a command nor a recipe (nsbox --help shows the commands, nsbox --list the recipes)")

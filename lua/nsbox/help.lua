@@ -60,7 +60,7 @@ function M.text()
     "",
     "Commands:",
     columns(cmds, "  "),
-    "  (reserved for the runtime to come: " .. table.concat(command.RESERVED, ", ") .. ")",
+    "  OCI runtime, runc's command line (doc/runtime.md): " .. table.concat(command.RESERVED, ", "),
     "",
     "Flags (the recipe key each sets in brackets; nsbox help KEY for one):",
     columns(opts, "  "),
@@ -130,7 +130,8 @@ function M.man()
     local c = command.COMMANDS[name]
     out[#out + 1] = ".TP\n.B " .. roff(name .. " " .. c.usage) .. "\n" .. roff(c.help)
   end
-  out[#out + 1] = ".PP\nReserved for the runtime to come: " .. table.concat(command.RESERVED, ", ") .. "."
+  out[#out + 1] = ".PP\nOCI runtime verbs, with runc's command line (see doc/runtime.md): "
+    .. table.concat(command.RESERVED, ", ") .. "."
   out[#out + 1] = ".SH OPTIONS"
   for _, flag in ipairs(flags.FLAGS) do
     out[#out + 1] = ".TP\n.B " .. roff(flag_usage(flag)) .. "\n" .. roff(flag.help)

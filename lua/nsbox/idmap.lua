@@ -5,6 +5,7 @@
 
 local core = require "nsbox.core"
 local check = require "nsbox.check"
+local files = require "nsbox.files"
 
 local invalid = check.invalid
 
@@ -72,10 +73,7 @@ end
 
 -- The kernel's overflow id (nobody), which unmapped ids show as.
 local function overflow_id(kind)
-  local f = io.open("/proc/sys/kernel/overflow" .. kind)
-  local id = f and math.tointeger(tonumber(f:read("l")))
-  if f then f:close() end
-  return id or 65534
+  return math.tointeger(tonumber(files.first_line("/proc/sys/kernel/overflow" .. kind))) or 65534
 end
 
 -- A new user namespace's uid and gid maps: the recipe's, or 0 inside mapped

@@ -84,13 +84,7 @@ local function add(found, t, proc)
   if proc.pid < ns.pid then ns.pid, ns.uid = proc.pid, proc.uid end
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local slurp = require("nsbox.files").read
 
 -- uid -> name from /etc/passwd; the first line for a uid wins, as with getpwuid.
 local function user_names()

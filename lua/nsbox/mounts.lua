@@ -175,7 +175,9 @@ local DEV_LINKS = {
 local function minimal_dev(at, m, add)
   local dir = m.target == "/" and "" or m.target
   add(filesystem(at, m, "tmpfs", { "nosuid", "noexec", "mode=755" }))
-  for _, node in ipairs(m.tty and { table.unpack(DEV_NODES), "tty" } or DEV_NODES) do
+  local nodes = table.move(DEV_NODES, 1, #DEV_NODES, 1, {})
+  if m.tty then nodes[#nodes + 1] = "tty" end
+  for _, node in ipairs(nodes) do
     add(placed(at, dir .. "/" .. node, { op = "bind", source = "/dev/" .. node, recursive = false,
       desc = ("dev_bind /dev/%s on %s/%s"):format(node, dir, node) }, "file"))
   end

@@ -1,19 +1,581 @@
--- nsbox.network: the concern of a new net namespace's interfaces: for now,
--- its loopback, brought up unless the recipe says loopback = false.
+-- nsbox.network: the concern of a new net namespace's interfaces: its
+-- loopback, brought up unless the recipe says loopback = false; and the
+-- `network` key. A new network namespace holds only `lo`; `network` gives
+-- it a way out:
+--
+--   mode = "veth" (root): a veth pair, one end in the sandbox as eth0 with
+--     its address, mtu and default route, the other on a bridge in the
+--     caller's namespace (created if missing, with the gateway address);
+--     nat = true masquerades the subnet; addresses come from a lease file.
+--   mode = "slirp4netns" (any user): slirp4netns, started against the
+--     sandbox's namespace, gives it tap0 (10.0.2.100/24, gateway 10.0.2.2,
+--     which reaches the caller's loopback) and ends with the sandbox.
+--
+-- Everything is set up by the parent while the child waits, its namespaces
+-- made but nothing run (core.spawn's before_release), and taken down when it
+-- is reaped (after_exit). Shared things (the bridge, the NAT table) are
+-- counted in a lease file under a lock: the last sandbox to end removes what
+-- nsbox created, never what it found.
 
+local core = require "nsbox.core"
 local check = require "nsbox.check"
+
+local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = { loopback = "value" }
+M.KEYS = { loopback = "value", network = "value" }
+
+local MODES = { "veth", "slirp4netns", "pasta" }
+local FIELDS = { mode = true, bridge = true, address = true, subnet = true, gateway = true, mtu = true, nat = true,
+  ports = true, dns = true }
+local DEFAULT = { bridge = "nsbox0", subnet = "10.88.0.0/16", mtu = 1500 }
+local SANDBOX_LINK = "eth0"
+local ENOENT = 2
+
+-- Where leases are kept: NSBOX_NET_DIR (a test's temp dir), else /run/nsbox/net.
+function M.state_dir()
+  return os.getenv("NSBOX_NET_DIR") or "/run/nsbox/net"
+end
+
+-- ---- IPv4 addresses as integers ----
+
+local function parse_ip(text)
+  local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  local n = 0
+  for _, part in ipairs { a, b, c, d } do
+    local v = tonumber(part)
+    if v > 255 or (#part > 1 and part:sub(1, 1) == "0") then return nil end
+    n = n * 256 + v
+  end
+  return n
+end
+
+local function ip_text(n)
+  return ("%d.%d.%d.%d"):format(n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255)
+end
+
+local function mask(prefix)
+  return prefix == 0 and 0 or (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+end
+
+-- "10.88.0.2/16" -> { ip = ..., prefix = 16, net = first address, last = broadcast }
+local function parse_cidr(text, where)
+  check.type(text, "string", where)
+  local ip, prefix = text:match("^([%d.]+)/(%d+)$")
+  ip, prefix = ip and parse_ip(ip), tonumber(prefix)
+  if not ip or not prefix or prefix > 30 or prefix < 8 then
+    invalid("'%s' must be an IPv4 address with a prefix length from 8 to 30 (CIDR, like \"10.88.0.2/16\"), got %s",
+      where, check.shown(text))
+  end
+  local net = ip & mask(prefix)
+  return { ip = ip, prefix = prefix, net = net, last = net | (~mask(prefix) & 0xFFFFFFFF) }
+end
+
+local function cidr_text(c)
+  return ("%s/%d"):format(ip_text(c.net), c.prefix)
+end
+
+local function overlaps(a, b)
+  return a.net <= b.last and b.net <= a.last
+end
+
+-- An address of the subnet a sandbox may have: neither its network nor its broadcast address.
+local function host_in(subnet, ip, where)
+  if ip <= subnet.net or ip >= subnet.last then
+    invalid("'%s' %s is not a host address of the subnet %s", where, ip_text(ip), cidr_text(subnet))
+  end
+end
+
+-- ---- validation ----
+
+local function which(program)
+  for dir in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
+    local f = io.open(dir .. "/" .. program)
+    if f then f:close(); return true end
+  end
+  return false
+end
+
+local function check_bridge(name)
+  check.type(name, "string", "network.bridge")
+  if #name == 0 or #name > 15 or not name:match("^[%w_.-]+$") then
+    invalid("'network.bridge' must be 1 to 15 letters, digits, '_', '.' or '-', got %s", check.shown(name))
+  end
+  return name
+end
+
+local function check_ports(ports, mode)
+  local out, seen = {}, {}
+  for i, p in ipairs(check.list(ports, "network.ports")) do
+    local where = ("network.ports[%d]"):format(i)
+    check.type(p, "table", where)
+    check.known_keys(p, { host = true, sandbox = true, proto = true, address = true }, where)
+    local port = {
+      host = check.integer(p.host, where .. ".host", 1, 65535, "a port"),
+      sandbox = check.integer(p.sandbox or p.host, where .. ".sandbox", 1, 65535, "a port"),
+      proto = p.proto or "tcp",
+      address = p.address,
+    }
+    if port.proto ~= "tcp" and port.proto ~= "udp" then
+      invalid("'%s.proto' must be \"tcp\" or \"udp\", got %s", where, check.shown(port.proto))
+    end
+    if port.address ~= nil then
+      local ip = type(port.address) == "string" and parse_ip(port.address)
+      if not ip then invalid("'%s.address' must be an IPv4 address, got %s", where, check.shown(port.address)) end
+      if mode == "veth" and ip >> 24 == 127 then
+        invalid("'%s.address' %s: a veth sandbox is reached on the caller's other addresses, not loopback",
+          where, port.address)
+      end
+    end
+    local key = port.proto .. ":" .. port.host
+    if seen[key] then invalid("'%s' forwards %s port %d again (also %s)", where, port.proto, port.host, seen[key]) end
+    seen[key] = where
+    out[i] = port
+  end
+  return out
+end
+
+-- The lease files of our network namespace's bridges: { [bridge] = path }.
+local function state_files()
+  local found, dir = {}, M.state_dir()
+  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  for name in p:lines() do
+    local bridge = name:match("^(.-)@" .. M.netns_id() .. "$")
+    if bridge then found[bridge] = dir .. "/" .. name end
+  end
+  p:close()
+  return found
+end
+
+-- The subnets other bridges' lease files record: { [bridge] = subnet }.
+local function recorded_subnets()
+  local found = {}
+  for bridge, path in pairs(state_files()) do
+    local f = io.open(path)
+    local subnet = f and f:read("a"):match("subnet ([%d./]+)")
+    if f then f:close() end
+    if subnet then found[bridge] = parse_cidr(subnet, "lease file " .. path) end
+  end
+  return found
+end
+
+local function validate_veth(n, out)
+  local _, _, euid = core.ids()
+  if euid ~= 0 then
+    invalid("'network.mode' \"veth\" needs root (creating links in the caller's namespace); "
+      .. "unprivileged users have \"slirp4netns\"")
+  end
+  out.bridge = check_bridge(n.bridge or DEFAULT.bridge)
+  local subnet
+  if n.address ~= nil then
+    local a = parse_cidr(n.address, "network.address")
+    subnet, out.address = a, a.ip
+    host_in(subnet, a.ip, "network.address")
+    if n.subnet ~= nil then invalid("'network.subnet': give either address (with its prefix) or subnet") end
+  else
+    subnet = parse_cidr(n.subnet or DEFAULT.subnet, "network.subnet")
+  end
+  out.subnet = subnet
+  if n.gateway ~= nil then
+    out.gateway = type(n.gateway) == "string" and parse_ip(n.gateway)
+    if not out.gateway then invalid("'network.gateway' must be an IPv4 address, got %s", check.shown(n.gateway)) end
+    if out.gateway & mask(subnet.prefix) ~= subnet.net then
+      invalid("'network.gateway' %s is outside the subnet %s", n.gateway, cidr_text(subnet))
+    end
+  else
+    out.gateway = subnet.net + 1
+  end
+  host_in(subnet, out.gateway, "network.gateway")
+  if out.address == out.gateway then invalid("'network.address' is the gateway's address %s", ip_text(out.gateway)) end
+  for bridge, other in pairs(recorded_subnets()) do
+    if bridge ~= out.bridge and overlaps(subnet, other) then
+      invalid("'network.address': the subnet %s overlaps %s of bridge %s", cidr_text(subnet), cidr_text(other), bridge)
+    elseif bridge == out.bridge and (other.net ~= subnet.net or other.prefix ~= subnet.prefix) then
+      invalid("'network.address': bridge %s is on the subnet %s, not %s", bridge, cidr_text(other), cidr_text(subnet))
+    end
+  end
+  out.nat = check.boolean(n, "nat", "network.nat") or false
+  if out.nat or out.ports then
+    local ok, why = core.nft_check()
+    if not ok then invalid("'network.%s': %s", out.nat and "nat" or "ports", why) end
+  end
+end
+
+local function validate_slirp(n, out)
+  for _, key in ipairs { "bridge", "address", "subnet", "gateway", "nat" } do
+    if n[key] ~= nil then invalid("'network.%s' is only for mode \"veth\"", key) end
+  end
+  if not which("slirp4netns") then
+    invalid("'network.mode' \"slirp4netns\" needs the slirp4netns program (Debian package slirp4netns)")
+  end
+  local tun = io.open("/dev/net/tun", "r+")
+  if not tun then
+    invalid("'network.mode' \"slirp4netns\" needs read and write access to /dev/net/tun (usually mode 0666)")
+  end
+  tun:close()
+end
 
 function M.validate(t, r, has)
   r.loopback = check.boolean(t, "loopback")
   if r.loopback then check.needs(has, "net", "loopback") end
+  if t.network == nil then return end
+  local n = check.type(t.network, "table", "network")
+  check.known_keys(n, FIELDS, "network")
+  check.needs(has, "net", "network")
+  if t.join ~= nil or t.time ~= nil then
+    -- then the child makes its namespaces itself, after nsbox has configured the one it has
+    invalid("'network' cannot be combined with 'join' or 'time' yet")
+  end
+  local out = { mode = n.mode }
+  if type(n.mode) ~= "string" or not check.set_of(MODES)[n.mode] then
+    invalid("'network.mode' must be one of \"%s\", got %s", table.concat(MODES, "\", \""), check.shown(n.mode))
+  end
+  if n.mode == "pasta" then invalid("'network.mode' \"pasta\" is not supported yet; use \"slirp4netns\"") end
+  if n.dns ~= nil then invalid("'network.dns' is not supported yet") end
+  out.mtu = check.integer(n.mtu or DEFAULT.mtu, "network.mtu", 68, 65535)
+  if n.ports ~= nil then out.ports = check_ports(n.ports, n.mode) end
+  if n.mode == "veth" then validate_veth(n, out) else validate_slirp(n, out) end
+  r.network = out
 end
 
+-- The child only brings lo up; the parent does the rest while the child waits (see attach).
 function M.compile(r, _, add)
   if check.set_of(r.namespaces).net and r.loopback ~= false then add { op = "loopback", desc = "bring lo up" } end
+end
+
+-- ---- the lease file ----
+
+function M.netns_id()
+  return (core.nsid(nil, "net"))
+end
+
+-- A process's start time (in clock ticks since boot): with its pid, who holds a lease.
+local function start_time(pid)
+  local f = io.open(("/proc/%d/stat"):format(pid))
+  if not f then return nil end
+  local stat = f:read("a")
+  f:close()
+  local fields = {}
+  for word in stat:match("%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = word end
+  return fields[20]
+end
+
+local function alive(lease)
+  return start_time(lease.pid) == lease.started
+end
+
+local function state_path(bridge)
+  return ("%s/%s@%d"):format(M.state_dir(), bridge, M.netns_id())
+end
+
+local function read_state(path)
+  local state = { leases = {} }
+  local f = io.open(path)
+  if not f then return state end
+  for line in f:lines() do
+    local key, rest = line:match("^(%S+) ?(.*)$")
+    if key == "lease" then
+      local ip, pid, started, link, ports = rest:match("^(%S+) (%d+) (%d+) (%S+) (%S+)$")
+      state.leases[#state.leases + 1] = { ip = parse_ip(ip), pid = tonumber(pid), started = started, link = link,
+        ports = ports == "ports" }
+    elseif key then
+      state[key] = rest
+    end
+  end
+  f:close()
+  return state
+end
+
+local function write_state(path, state)
+  if #state.leases == 0 then
+    os.remove(path) -- or it was never written: nothing was leased
+    return true
+  end
+  local lines = {}
+  for _, key in ipairs { "subnet", "bridge_created", "nat", "forward" } do
+    if state[key] then lines[#lines + 1] = key .. " " .. state[key] end
+  end
+  for _, l in ipairs(state.leases) do
+    lines[#lines + 1] = ("lease %s %d %s %s %s"):format(ip_text(l.ip), l.pid, l.started, l.link,
+      l.ports and "ports" or "-")
+  end
+  local f = assert(io.open(path .. ".new", "w"))
+  f:write(table.concat(lines, "\n"), "\n")
+  f:close()
+  return os.rename(path .. ".new", path)
+end
+
+-- fn() with the state directory's lock held: one lock for every bridge, so
+-- that subnets are compared and addresses given out one sandbox at a time.
+local function locked(fn)
+  local dir = M.state_dir()
+  local fd, message, errno = core.lock(dir .. "/lock", "create")
+  if not fd and errno == ENOENT then -- the first use since boot: a shell only then
+    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+    fd, message, errno = core.lock(dir .. "/lock", "create")
+  end
+  if not fd then return nil, message, errno end
+  local results = table.pack(pcall(fn))
+  core.close(fd)
+  if not results[1] then return nil, tostring(results[2]) end
+  return table.unpack(results, 2, results.n)
+end
+
+local function nat_table(bridge) return ('nsbox-%s'):format(bridge) end
+
+local function sysctl(path, value)
+  local f = io.open(path)
+  local old = f and f:read("l")
+  if f then f:close() end
+  if value then
+    f = assert(io.open(path, "w"))
+    f:write(value, "\n")
+    f:close()
+  end
+  return old
+end
+local IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+
+local function ensure_nat(n, state)
+  if state.nat then return true end
+  local ok, message = core.nft(([[
+table ip %s {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr %s ip daddr != %s masquerade
+  }
+}]]):format(nat_table(n.bridge), cidr_text(n.subnet), cidr_text(n.subnet)))
+  if not ok then return nil, "NAT for " .. cidr_text(n.subnet) .. ": " .. message end
+  state.nat = "yes"
+  return true
+end
+
+-- NAT and forwarded ports route between the bridge and the caller's other
+-- links; the setting found is put back when the last sandbox ends.
+local function ensure_forwarding(state)
+  if not state.forward then state.forward = sysctl(IP_FORWARD, "1") end
+end
+
+local function ports_table(pid) return ('nsbox-ports-%d'):format(pid) end
+
+local function forward_ports(n, pid, ip)
+  local rules = {}
+  for _, p in ipairs(n.ports) do
+    local match = p.address and ("ip daddr " .. p.address) or "fib daddr type local"
+    rules[#rules + 1] = ("    %s %s dport %d dnat to %s:%d"):format(match, p.proto, p.host, ip_text(ip), p.sandbox)
+  end
+  local body = table.concat(rules, "\n")
+  local ok, message = core.nft(([[
+table ip %s {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+%s
+  }
+  chain output {
+    type nat hook output priority -100; policy accept;
+%s
+  }
+}]]):format(ports_table(pid), body, body))
+  if not ok then return nil, "forward ports: " .. message end
+  return true
+end
+
+local function ensure_bridge(n, state)
+  if core.link_exists(n.bridge) then return core.link_up(n.bridge) end
+  local ok, message = core.bridge_add(n.bridge)
+  if not ok then return nil, message end
+  state.bridge_created = "yes"
+  ok, message = core.addr_add(n.bridge, ip_text(n.gateway), n.subnet.prefix)
+  if not ok then return nil, message end
+  return core.link_up(n.bridge)
+end
+
+local function free_address(n, state)
+  local used = { [n.gateway] = true }
+  for _, l in ipairs(state.leases) do used[l.ip] = true end
+  if n.address then
+    if used[n.address] then
+      return nil, ("address %s is already in use on bridge %s"):format(ip_text(n.address), n.bridge)
+    end
+    return n.address
+  end
+  for ip = n.subnet.net + 1, n.subnet.last - 1 do
+    if not used[ip] then return ip end
+  end
+  return nil, ("no free address left in %s on bridge %s"):format(cidr_text(n.subnet), n.bridge)
+end
+
+-- The shared things nobody uses any more, removed; only what nsbox created.
+-- Says what it did to note(text).
+local function drop_unused(n, state, note)
+  if #state.leases > 0 then return end
+  local nat = nat_table(n.bridge)
+  if state.nat and core.nft("delete table ip " .. nat) then note("NAT table " .. nat) end
+  if state.forward then sysctl(IP_FORWARD, state.forward) end
+  if state.bridge_created and core.link_del(n.bridge) then note("bridge " .. n.bridge) end
+end
+
+local function ignore() end
+
+-- A lease given back. The veth goes with the sandbox's namespace (the
+-- kernel's cleanup, in the background); deleting it here would wait out an
+-- RCU grace period, most of a veth sandbox's cost. Only a lease whose owner
+-- is gone while its namespace may live on (kept by another process) has
+-- its link deleted.
+local function remove_lease(state, lease, delete_link)
+  for i, l in ipairs(state.leases) do
+    if l == lease then table.remove(state.leases, i); break end
+  end
+  if delete_link then core.link_del(lease.link) end
+  if lease.ports then core.nft("delete table ip " .. ports_table(lease.pid)) end
+end
+
+local function prune(state, note)
+  for i = #state.leases, 1, -1 do
+    local l = state.leases[i]
+    if not alive(l) then
+      remove_lease(state, l, true)
+      note(("lease of %s to pid %d, which is gone"):format(ip_text(l.ip), l.pid))
+    end
+  end
+end
+
+-- The sandbox's side: eth0 up with its address, and the default route.
+local function configure_sandbox(n, pid, ip)
+  local ok, message = core.link_up(SANDBOX_LINK, false, false, pid)
+  if ok then ok, message = core.addr_add(SANDBOX_LINK, ip_text(ip), n.subnet.prefix, pid) end
+  if ok then ok, message = core.route_default(SANDBOX_LINK, ip_text(n.gateway), pid) end
+  return ok, message
+end
+
+local function veth_up(n, pid, state)
+  local ok, message = ensure_bridge(n, state)
+  if ok and n.nat then ok, message = ensure_nat(n, state) end
+  if not ok then return nil, message end
+  if n.nat or n.ports then ensure_forwarding(state) end
+  local ip
+  ip, message = free_address(n, state)
+  if not ip then return nil, message end
+  local lease = { ip = ip, pid = pid, started = start_time(pid), link = "nsbox" .. pid, ports = n.ports ~= nil }
+  state.leases[#state.leases + 1] = lease
+  ok, message = core.veth_add(lease.link, SANDBOX_LINK, pid, n.mtu)
+  if ok then ok, message = core.link_up(lease.link, n.bridge) end
+  if ok then ok, message = configure_sandbox(n, pid, ip) end
+  if ok and n.ports then ok, message = forward_ports(n, pid, ip) end
+  return ok, message
+end
+
+local function veth_down(n, pid, state)
+  for _, l in ipairs(state.leases) do
+    if l.pid == pid then remove_lease(state, l); break end
+  end
+  prune(state, ignore)
+  drop_unused(n, state, ignore)
+end
+
+local function veth(n)
+  local pid
+  local function down()
+    local path = state_path(n.bridge)
+    local state = read_state(path)
+    veth_down(n, pid, state)
+    return write_state(path, state)
+  end
+  local function up(child)
+    pid = child
+    local path = state_path(n.bridge)
+    local state = read_state(path)
+    prune(state, ignore)
+    state.subnet = cidr_text(n.subnet)
+    local ok, message = veth_up(n, pid, state)
+    if not ok then veth_down(n, pid, state) end
+    write_state(path, state)
+    if not ok then return nil, ("network (veth on %s): %s"):format(n.bridge, message) end
+    return true
+  end
+  return function(child) return locked(function() return up(child) end) end,
+    function() if pid then assert(locked(down)) end end
+end
+
+-- slirp4netns's API (its --api-socket): add_hostfwd for each port, to the
+-- address --configure gives the sandbox.
+local function slirp_forward(n, socket)
+  for i, p in ipairs(n.ports) do
+    local request = ('{"execute": "add_hostfwd", "arguments": {"proto": "%s", "host_addr": "%s", '
+      .. '"host_port": %d, "guest_port": %d}}'):format(p.proto, p.address or "0.0.0.0", p.host, p.sandbox)
+    local reply, message = core.unix_request(socket, request)
+    if not reply then return nil, message end
+    if not reply:find('"return"', 1, true) then
+      return nil, ("network.ports[%d]: slirp4netns: %s"):format(i, reply:match('"desc": *"([^"]*)"') or reply)
+    end
+  end
+  return true
+end
+
+local function slirp4netns(n)
+  local helper, exit_fd, reserved
+  local function down()
+    if helper then core.helper_stop(helper, exit_fd) end
+    if reserved then os.remove(reserved .. ".sock"); os.remove(reserved) end
+    helper, reserved = nil, nil
+  end
+  local function up(pid)
+    local argv = { "slirp4netns", "--configure", "--mtu=" .. n.mtu, "--exit-fd=3", "--ready-fd=4" }
+    if n.ports then
+      reserved = os.tmpname() -- a name of ours, in a directory anyone can write
+      argv[#argv + 1] = "--api-socket=" .. reserved .. ".sock"
+    end
+    argv[#argv + 1] = tostring(pid)
+    argv[#argv + 1] = "tap0"
+    local ok, message = true, nil
+    helper, exit_fd = core.helper_start(argv)
+    if not helper then
+      ok, message = false, exit_fd
+    elseif n.ports then
+      ok, message = slirp_forward(n, reserved .. ".sock")
+    end
+    if ok then return true end
+    down()
+    return nil, "network (slirp4netns): " .. message
+  end
+  return up, down
+end
+
+-- After a crash: the leases of processes that are gone, and the bridges and
+-- NAT tables only they used, removed in the caller's network namespace.
+-- note(text) is told each thing removed. true | nil, message.
+function M.gc(note)
+  return locked(function()
+    for bridge, path in pairs(state_files()) do
+      local state = read_state(path)
+      prune(state, note)
+      drop_unused({ bridge = bridge }, state, note)
+      write_state(path, state)
+    end
+    return true
+  end)
+end
+
+-- up(pid), only once pid has a network namespace of its own: never configure ours.
+local function own_namespace_only(up)
+  return function(pid)
+    if core.nsid(pid, "net") == M.netns_id() then
+      return nil, "network: the sandbox has no network namespace of its own to configure"
+    end
+    return up(pid)
+  end
+end
+
+-- For core.spawn: before_release(pid) sets up r's network for the waiting
+-- child, after_exit() takes it down. nil when r has no network.
+function M.attach(r)
+  local n = r.network
+  if not n then return nil end
+  local up, down
+  if n.mode == "veth" then up, down = veth(n) else up, down = slirp4netns(n) end
+  return own_namespace_only(up), down
 end
 
 return M

@@ -49,13 +49,7 @@ function M.kernel_has_time_namespaces()
   return f ~= nil
 end
 
-local function read_sysctl(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local value = f:read("l")
-  f:close()
-  return value
-end
+local read_sysctl = require("nsbox.files").first_line
 
 -- Why the kernel refused a user namespace, and the switch that allows it.
 function M.user_namespace_blocker(euid)

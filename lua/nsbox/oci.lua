@@ -313,6 +313,13 @@ local PROPAGATION = set_of {
   "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 }
 
+-- Every mount option a bind or pseudo filesystem takes (`nsbox features` lists them).
+M.MOUNT_OPTIONS = sorted_keys(FLAGS)
+for _, word in ipairs(sorted_keys(PROPAGATION)) do M.MOUNT_OPTIONS[#M.MOUNT_OPTIONS + 1] = word end
+table.insert(M.MOUNT_OPTIONS, "bind")
+table.insert(M.MOUNT_OPTIONS, "rbind")
+table.sort(M.MOUNT_OPTIONS)
+
 -- A mount's options, sorted: bind/rbind, propagation changes, and the rest in
 -- order (words, with where each was found for refusals).
 local function sort_options(list, path)
@@ -562,7 +569,7 @@ end
 
 local LINUX = set_of {
   "namespaces", "uidMappings", "gidMappings", "timeOffsets", "resources", "sysctl",
-  "rootfsPropagation", "maskedPaths", "readonlyPaths", "seccomp",
+  "rootfsPropagation", "maskedPaths", "readonlyPaths", "seccomp", "cgroupsPath",
 }
 
 -- linux, but for namespaces (read first, since the rest depends on them) and
@@ -575,15 +582,92 @@ local function linux(l, r, ns)
   mount_tree(l, r, ns)
 end
 
--- ---- linux.resources ----
+-- ---- linux.resources and linux.cgroupsPath: the cgroup key ----
 
-local function denies_all(rule)
-  if not is_object(rule) then return false end
-  for key in pairs(rule) do
-    if key ~= "allow" and key ~= "access" and key ~= "type" then return false end
-  end
-  return rule.allow == false and rule.access == "rwm" and (rule.type == nil or rule.type == "a")
+-- Runtimes read a zero (and cgroup v1's -1, "unlimited") as a limit not set: a new cgroup has none.
+local function given(value, path, min, max)
+  if value == nil then return nil end
+  local n = integer(value, path, -1, max)
+  return n >= min and n or nil
 end
+
+local MAX_BYTES = 1 << 62
+
+local function memory(m, limits, path)
+  object(m, path, { limit = true, reservation = true, swap = true, disableOOMKiller = true })
+  limits.memory = given(m.limit, field(path, "limit"), 0, MAX_BYTES)
+  limits.memory_swap = given(m.swap, field(path, "swap"), 0, MAX_BYTES)
+  limits.memory_reservation = given(m.reservation, field(path, "reservation"), 0, MAX_BYTES)
+  -- Docker writes false in every config; true would need v1's memory.oom_control, which nsbox does not write.
+  if m.disableOOMKiller ~= nil and bool(m.disableOOMKiller, field(path, "disableOOMKiller")) then
+    unsupported_value(true, field(path, "disableOOMKiller"))
+  end
+end
+
+local function cpu(c, limits, path)
+  object(c, path, { shares = true, quota = true, period = true, cpus = true, mems = true })
+  limits.cpu_shares = given(c.shares, field(path, "shares"), 1, 262144)
+  local quota = given(c.quota, field(path, "quota"), 1, 1 << 40)
+  local period = given(c.period, field(path, "period"), 1, 1 << 40)
+  if quota or period then limits.cpu = { quota = quota, period = period } end
+  for key, name in pairs { cpus = "cpuset", mems = "cpuset_mems" } do
+    if c[key] ~= nil and str(c[key], field(path, key)) ~= "" then limits[name] = c[key] end
+  end
+end
+
+local THROTTLES = { throttleReadBpsDevice = "rbps", throttleWriteBpsDevice = "wbps",
+  throttleReadIOPSDevice = "riops", throttleWriteIOPSDevice = "wiops" }
+
+-- The four throttle lists, {major, minor, rate} each, as one io_max map by device.
+local function block_io(b, limits, path)
+  local known = set_of { "weight" }
+  for key in pairs(THROTTLES) do known[key] = true end
+  object(b, path, known)
+  limits.blkio_weight = given(b.weight, field(path, "weight"), 1, 1000)
+  for _, key in ipairs(sorted_keys(THROTTLES)) do
+    for i, d in ipairs(array(b[key] or {}, field(path, key))) do
+      local at = item(field(path, key), i)
+      object(d, at, { major = true, minor = true, rate = true })
+      local device = ("%d:%d"):format(integer(d.major, at .. ".major", 0, 0xFFFFFFFF),
+        integer(d.minor, at .. ".minor", 0, 0xFFFFFFFF))
+      limits.io_max = limits.io_max or {}
+      limits.io_max[device] = limits.io_max[device] or {}
+      limits.io_max[device][THROTTLES[key]] = given(d.rate, at .. ".rate", 1, MAX_BYTES)
+    end
+  end
+end
+
+local function hugepages(list, limits, path)
+  for i, h in ipairs(array(list, path)) do
+    local at = item(path, i)
+    object(h, at, { pageSize = true, limit = true })
+    limits.hugetlb = limits.hugetlb or {}
+    limits.hugetlb[str(h.pageSize, at .. ".pageSize")] = integer(h.limit, at .. ".limit", 0, MAX_BYTES)
+  end
+end
+
+-- What crun allows after a config's own rules: making any node, and the spec's default devices
+-- (null, zero, full, random, urandom, tty, console, ptmx and the ptys).
+local DEFAULT_DEVICES = { "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:5 rwm",
+  "c 1:9 rwm", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm" }
+
+local function device_rule(rule, path)
+  object(rule, path, { allow = true, type = true, major = true, minor = true, access = true })
+  local verb = bool(rule.allow, path .. ".allow") and "allow" or "deny"
+  local kind = rule.type == nil and "a" or str(rule.type, path .. ".type")
+  if kind == "a" then return verb .. " a" end -- the kernel reads "a" as every device, whatever follows it
+  if kind ~= "b" and kind ~= "c" then unsupported_value(kind, path .. ".type") end
+  local function number(key)
+    if rule[key] == nil then return "*" end
+    local n = integer(rule[key], path .. "." .. key, -1, 0xFFFFFFF)
+    return n == -1 and "*" or tostring(n)
+  end
+  local access = rule.access == nil and "rwm" or str(rule.access, path .. ".access")
+  if not access:match("^[rwm]+$") then unsupported_value(access, path .. ".access") end
+  return ("%s %s %s:%s %s"):format(verb, kind, number("major"), number("minor"), access)
+end
+
+local function denies_all(rules) return #rules == 1 and rules[1] == "deny a" end
 
 local function has_minimal_dev(r)
   for _, m in ipairs(r.mounts or {}) do
@@ -597,25 +681,64 @@ local function may_mknod(r)
   return not set or set_of(set).cap_mknod == true
 end
 
--- nsbox puts the command in no cgroup of its own, so it can enforce none of
--- these limits and refuses them all, with one exception: the deny-all device
--- rule that `crun spec` and `runc spec` write. It forbids every device node
--- but the spec's default ones. Without a cgroup that holds as long as the
--- command's /dev is nsbox's minimal one and it cannot make nodes elsewhere,
--- so the rule is accepted as a no-op exactly then: with a tmpfs on /dev
--- (which becomes nsbox's /dev) and no CAP_MKNOD in the bounding set.
-local function resources(res, r)
-  local path = "linux.resources.devices"
-  object(res, "linux.resources", { devices = true })
-  for i, rule in ipairs(array(res.devices or {}, path)) do
-    local at, holds = item(path, i), "the deny-all rule holds without a cgroup only"
-    if not denies_all(rule) then
-      unsupported(at, 'nsbox uses no device cgroup; it accepts only the default {"allow": false, "access": "rwm"}')
-    elseif not has_minimal_dev(r) then
-      unsupported(at, holds .. " when a tmpfs on /dev gives nsbox's minimal /dev")
-    elseif may_mknod(r) then
-      unsupported(at, holds .. " without CAP_MKNOD in process.capabilities.bounding")
-    end
+-- The device rules in the v1 devices controller, followed by crun's defaults, where the caller may
+-- write one. Elsewhere (cgroup v2 would need an eBPF program; a caller without a writable cgroup)
+-- only the shapes engines pass are accepted: allow-all, which a new cgroup is anyway, and
+-- deny-all, which holds without a cgroup as long as the command's /dev is nsbox's minimal one (a
+-- tmpfs on /dev) and it cannot make nodes elsewhere (no CAP_MKNOD in the bounding set).
+local function devices(list, limits, r, path, no_cgroups)
+  local rules = each(list, path, device_rule)
+  if #rules == 0 or #rules == 1 and rules[1] == "allow a" then return end
+  local ok, why = false, no_cgroups
+  if not no_cgroups then ok, why = require("nsbox.cgroups").devices_possible() end
+  if ok then
+    limits.devices = rules
+    for _, rule in ipairs(DEFAULT_DEVICES) do limits.devices[#limits.devices + 1] = "allow " .. rule end
+    return
+  end
+  local holds = "the deny-all rule holds without a device cgroup only"
+  if not denies_all(rules) then
+    unsupported(path, ("%s; without one nsbox accepts only allow-all and deny-all"):format(why))
+  elseif not has_minimal_dev(r) then
+    unsupported(item(path, 1), holds .. " when a tmpfs on /dev gives nsbox's minimal /dev")
+  elseif may_mknod(r) then
+    unsupported(item(path, 1), holds .. " without CAP_MKNOD in process.capabilities.bounding")
+  end
+end
+
+local RESOURCES = set_of { "devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "unified" }
+
+-- no_cgroups: why the caller makes none (nsbox's runtime), or nil.
+local function resources(res, r, no_cgroups)
+  local path, limits = "linux.resources", {}
+  object(res, path, RESOURCES)
+  if res.memory ~= nil then memory(res.memory, limits, field(path, "memory")) end
+  if res.cpu ~= nil then cpu(res.cpu, limits, field(path, "cpu")) end
+  if res.pids ~= nil then
+    object(res.pids, field(path, "pids"), { limit = true })
+    limits.pids = given(res.pids.limit, "linux.resources.pids.limit", 1, 4194304)
+  end
+  if res.blockIO ~= nil then block_io(res.blockIO, limits, field(path, "blockIO")) end
+  if res.hugepageLimits ~= nil then hugepages(res.hugepageLimits, limits, field(path, "hugepageLimits")) end
+  if res.devices ~= nil then devices(res.devices, limits, r, field(path, "devices"), no_cgroups) end
+  local unified = res.unified ~= nil and object(res.unified, field(path, "unified")) or nil
+  if not (next(limits) or unified and next(unified)) then return end
+  if no_cgroups then unsupported(path, no_cgroups) end
+  r.cgroup = { limits = limits, unified = unified }
+end
+
+-- runc's meaning: absolute from the hierarchies' root, relative from the caller's cgroup (nsbox makes
+-- cgroups only beneath the caller's: nsbox.cgroups refuses an absolute path elsewhere).
+local function cgroups_path(value, r, no_cgroups)
+  local path = str(value, "linux.cgroupsPath")
+  if no_cgroups then unsupported("linux.cgroupsPath", no_cgroups) end
+  if path:match("^[^/:]*:[^/:]*:[^/:]*$") then
+    unsupported_value(path, "linux.cgroupsPath", 'systemd\'s "slice:prefix:name" form needs the systemd cgroup '
+      .. "manager; nsbox manages cgroups itself and takes a path")
+  end
+  if path ~= "" then
+    r.cgroup = r.cgroup or {}
+    r.cgroup.path = path
   end
 end
 
@@ -633,7 +756,8 @@ end
 
 local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
 
-local function translate(config, bundle)
+local function translate(config, bundle, options)
+  local no_cgroups = options and options.cgroups == false and "nsbox's OCI runtime makes no cgroups yet" or nil
   -- Once here, not per relative path: pwd is a process of its own.
   if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   -- Read raw and bounded, as nsbox.recipe reads a recipe: no metamethod of the caller's runs.
@@ -646,20 +770,23 @@ local function translate(config, bundle)
   if cfg.process ~= nil then process(cfg.process, r) end
   if cfg.mounts ~= nil then mounts(cfg.mounts, r, ns, bundle) end
   uts_names(cfg, r, ns)
-  if l.resources ~= nil then resources(l.resources, r) end
+  if l.resources ~= nil then resources(l.resources, r, no_cgroups) end
+  if l.cgroupsPath ~= nil then cgroups_path(l.cgroupsPath, r, no_cgroups) end
   return r
 end
 
--- oci.translate(config, bundle_dir) -> recipe table: config is config.json
--- decoded; bundle_dir, needed when config has relative paths, anchors them.
-function M.translate(config, bundle_dir)
+-- oci.translate(config, bundle_dir, options) -> recipe table: config is config.json
+-- decoded; bundle_dir, needed when config has relative paths, anchors them;
+-- options.cgroups = false: for a caller that makes no cgroups, linux.resources
+-- but for the device shapes that hold without one, and cgroupsPath, are refused.
+function M.translate(config, bundle_dir, options)
   if type(config) ~= "table" then
     error("nsbox.oci: translate expects config.json decoded into a table, got " .. type(config), 2)
   end
   if bundle_dir ~= nil and type(bundle_dir) ~= "string" then
     error("nsbox.oci: the bundle directory must be a string, got " .. type(bundle_dir), 2)
   end
-  return check.refusing("nsbox.oci: ", translate, config, bundle_dir)
+  return check.refusing("nsbox.oci: ", translate, config, bundle_dir, options)
 end
 
 -- oci.seccomp_profile(json_text, path) -> the seccomp key's profile | nil,

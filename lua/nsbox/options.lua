@@ -1,7 +1,8 @@
 -- nsbox.options: the options of nsbox.spawn, run and capture: what the
 -- command gets at its descriptors (standard streams, more descriptors, a
 -- terminal), the terminal's handover, and the status written for machines
--- (info_fd, json_status_fd). Checked here, carried out by csrc/streams.c,
+-- (info_fd, json_status_fd); park, the OCI runtime's listening socket where
+-- the command waits before exec (csrc/runtime.c). Checked here, carried out by csrc/streams.c,
 -- csrc/relay.c and csrc/spawn.c.
 
 local core = require "nsbox.core"
@@ -12,7 +13,7 @@ local M = {}
 
 local OPTIONS = {
   foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true, info_fd = true,
-  json_status_fd = true,
+  json_status_fd = true, park = true,
 }
 local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
 local MAX_FDS = core.MAX_PASSED_FDS
@@ -61,7 +62,7 @@ function M.check(options, caller)
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
   check.boolean(options, "tty", "options.tty")
-  for _, key in ipairs { "info_fd", "json_status_fd" } do
+  for _, key in ipairs { "info_fd", "json_status_fd", "park" } do
     if options[key] ~= nil then check.integer(options[key], "options." .. key, 0, 0x7fffffff, "a descriptor number") end
   end
   options.passed_fds = passed_fds(options)
@@ -96,9 +97,10 @@ end
 
 -- What core.spawn takes of the checked options, for the recipe r.
 function M.for_core(r, options, cgroup)
+  local before_release, after_exit = require("nsbox.network").attach(r) -- set up while the child waits
   return { foreground = options.foreground, fds = options.passed_fds, tty = terminal(r, options),
     json_status_fd = options.json_status_fd, namespace_ids = options.info_fd or options.json_status_fd,
-    cgroup = cgroup }
+    park = options.park, cgroup = cgroup, before_release = before_release, after_exit = after_exit }
 end
 
 return M

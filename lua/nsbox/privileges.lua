@@ -44,13 +44,11 @@ local function cap_name(name, where)
   end
   return canonical
 end
-M.cap_name = cap_name
 
 local function cap_list(list, where)
-  local out = {}
-  for i, name in ipairs(check.list(list, where)) do out[i] = cap_name(name, ("%s[%d]"):format(where, i)) end
-  return out
+  return check.list_of(list, where, cap_name)
 end
+M.cap_list = cap_list
 
 -- caps = { keep = {...} } or one list per set (OCI's shape); ambient "auto"
 -- means: raised when the command runs as a non-root uid, so it survives exec.

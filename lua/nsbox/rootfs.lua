@@ -115,9 +115,7 @@ local function check_creations(list)
 end
 
 local function path_list(list, key)
-  local out = {}
-  for i, path in ipairs(check.list(list, key)) do out[i] = mounts.path(path, ("%s[%d]"):format(key, i)) end
-  return out
+  return check.list_of(list, key, mounts.path)
 end
 
 -- The kernel lets sysfs be mounted only by who is privileged over the

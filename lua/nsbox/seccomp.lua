@@ -89,11 +89,7 @@ local function check_arg(arg, where, seen)
   return out
 end
 
-local function cap_list(list, where)
-  local out = {}
-  for i, name in ipairs(check.list(list, where)) do out[i] = privileges.cap_name(name, ("%s[%d]"):format(where, i)) end
-  return out
-end
+local cap_list = privileges.cap_list
 
 -- The action of a rule (key "action") or of the profile (key "default"), and
 -- its errno when it is "errno": the table's own errno, else errno_default.

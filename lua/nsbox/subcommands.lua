@@ -114,4 +114,12 @@ function M.enter(args, program)
   end, args)
 end
 
+-- ---- net-gc ----
+
+function M.net_gc(args, program)
+  if #args > 0 then fail("usage: " .. program) end
+  local ok, message = require("nsbox.network").gc(function(text) print("removed " .. text) end)
+  if not ok then fail(message) end
+end
+
 return M

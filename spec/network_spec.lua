@@ -1,0 +1,258 @@
+-- The network key. Nothing here touches the host's network: every spec
+-- builds an "outer" network namespace of its own (a process holding
+-- `unshare --net`), runs nsbox inside it, and talks only to addresses in
+-- namespaces it made. The last spec checks the host's links, addresses and
+-- rules are as they were.
+local H = require "helpers"
+
+local BUSYBOX = "/bin/busybox"
+local ROOT_PATHS = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+  .. 'package.cpath = "build/?.so;" .. package.cpath; '
+
+-- What may differ between two looks at an unchanged network: address lifetimes counting down.
+local function host_network()
+  local out = {}
+  for _, command in ipairs { "ip -o link", "ip -o addr", "nft list ruleset", "iptables-save 2>/dev/null" } do
+    out[#out + 1] = H.sh(command):gsub("%w+_lft %S+", ""):gsub("\n# [^\n]*", "")
+  end
+  return table.concat(out, "\n")
+end
+
+local host_before = H.root and host_network()
+
+-- A namespace, with `ip` and a shell run inside it, dropped when the spec ends.
+local function namespace()
+  local file = os.tmpname()
+  local out = H.sh(("unshare --net sh -c 'ip link set lo up; echo $$ > %s; exec sleep 600' >/dev/null 2>&1 & "
+    .. "while [ ! -s %s ]; do sleep 0.05; done; cat %s"):format(file, file, file))
+  os.remove(file)
+  local pid = assert(math.tointeger(tonumber(out:match("%d+"))), out)
+  local ns = { pid = pid }
+  function ns.sh(command)
+    return H.sh("nsenter --net=/proc/" .. pid .. "/ns/net sh -c " .. H.quote(command))
+  end
+  H.on_end(function() H.sh("kill " .. pid) end)
+  return ns
+end
+
+-- command in a mount namespace of its own where /dev/net/tun is usable by
+-- anyone, as on a stock Debian (0666); some containers make it 0600, and the
+-- host's is not ours to change.
+local function with_usable_tun(dir, command)
+  local dev = dir .. "/dev"
+  local setup = ("mkdir -p %s && mount -t tmpfs nsbox %s && mknod -m 666 %s/tun c 10 200 && "
+    .. "mount --bind %s/tun /dev/net/tun && exec %s"):format(dev, dev, dev, dev, command)
+  return "unshare --mount --propagation private sh -c " .. H.quote(setup)
+end
+
+-- The links of ns once only lo is left, or after 10 s: a veth goes with its
+-- sandbox's namespace, which the kernel takes apart in the background.
+local function links_when_settled(ns)
+  return (ns.sh("for i in $(seq 100); do [ $(ip -o link | wc -l) = 1 ] && break; sleep 0.1; done; ip -o link"))
+end
+
+-- Run a Lua script (nsbox loaded as `nsbox`) inside ns, as root or as nobody: stdout, stderr, status.
+local function lua_in(ns, dir, script, opts)
+  local file = dir .. "/script.lua"
+  H.write(file, ROOT_PATHS .. "local nsbox = require 'nsbox'\n" .. script, "644")
+  assert(os.execute("chmod 755 " .. H.quote(dir)))
+  local user = (opts and opts.nobody) and H.NOBODY or ""
+  local command = ("nsenter --net=/proc/%d/ns/net env NSBOX_NET_DIR=%s %s%s /usr/bin/lua5.4 %s"):format(ns.pid,
+    H.quote(dir .. "/net"), (opts and opts.env) or "", user, H.quote(file))
+  if opts and opts.tun then command = with_usable_tun(dir, command) end
+  return H.sh(command)
+end
+
+-- A busybox httpd serving text (and /cgi-bin/peer, which answers the client's address) from a new dir.
+local function web_root(dir, name, text)
+  local root = dir .. "/" .. name
+  assert(os.execute("mkdir -p " .. H.quote(root .. "/cgi-bin") .. " && chmod -R 755 " .. H.quote(dir)))
+  H.write(root .. "/index.html", text, "644")
+  H.write(root .. "/cgi-bin/peer",
+    "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' \"$REMOTE_ADDR\"\n", "755")
+  return root
+end
+
+-- A server in ns's namespace until the spec ends.
+local function serve(ns, root, address_port)
+  local pid = ns.sh(("%s httpd -f -p %s -h %s >/dev/null 2>&1 & echo $!"):format(BUSYBOX, address_port, H.quote(root)))
+  H.on_end(function() H.sh("kill " .. H.trim(pid)) end)
+end
+
+-- A shell loop fetching url until it answers: a server in another process may not listen yet.
+local function fetch(url)
+  return ("(for i in $(seq 100); do %s wget -q -O - %s && exit 0; sleep 0.1; done; exit 1)"):format(BUSYBOX, url)
+end
+
+-- The far namespace: linked to outer by a veth pair of the spec's own, on
+-- 192.168.77.0/24, with no route to any sandbox subnet.
+local function far_namespace(outer)
+  local far = namespace()
+  assert(select(3, outer.sh(("ip link add o-far type veth peer name far0 netns %d && "
+    .. "ip addr add 192.168.77.1/24 dev o-far && ip link set o-far up"):format(far.pid))) == 0)
+  assert(select(3, far.sh("ip addr add 192.168.77.2/24 dev far0 && ip link set far0 up")) == 0)
+  return far
+end
+
+describe("network", function()
+  describe("refuses before any fork", function()
+    local function refusal_of(recipe)
+      local ok, err = pcall(require("nsbox").recipe, recipe)
+      assert.is_false(ok)
+      return err
+    end
+    local function refusal(network) return refusal_of { namespaces = { "net" }, network = network } end
+
+    H.root_it("a bad address, a gateway outside the subnet, an unknown mode", function()
+      assert.matches("'network.address' must be an IPv4 address with a prefix length",
+        refusal { mode = "veth", address = "10.88.0.300/16" })
+      assert.matches("'network.gateway' 10.89.0.1 is outside the subnet 10.88.0.0/16",
+        refusal { mode = "veth", address = "10.88.0.2/16", gateway = "10.89.0.1" })
+      assert.matches("'network.address' 10.88.0.0 is not a host address",
+        refusal { mode = "veth", address = "10.88.0.0/16" })
+      assert.matches("'network.mode' must be one of \"veth\", \"slirp4netns\", \"pasta\", got tap$",
+        refusal { mode = "tap" })
+      assert.matches("'network.bridge' is only for mode \"veth\"", refusal { mode = "slirp4netns", bridge = "br0" })
+      assert.matches("'network.ports%[1%].address' 127.0.0.1: a veth sandbox is reached on the caller's other",
+        refusal { mode = "veth", ports = { { host = 8080, address = "127.0.0.1" } } })
+      assert.matches("'network.ports%[2%]' forwards tcp port 80 again",
+        refusal { mode = "slirp4netns", ports = { { host = 80 }, { host = 80, sandbox = 8080 } } })
+      assert.matches("'network' cannot be combined with 'join' or 'time' yet",
+        refusal_of { namespaces = { "net", "time" }, time = { monotonic = 1 }, network = { mode = "slirp4netns" } })
+      assert.matches("'network' needs the 'net' namespace",
+        select(2, pcall(require("nsbox").recipe, { network = { mode = "slirp4netns" } })))
+    end)
+
+    H.root_it("a subnet overlapping another bridge's, and veth for an unprivileged user", function()
+      local dir = H.temp_dir()
+      local outer = namespace()
+      local _, err, code = lua_in(outer, dir, [[
+        local r = nsbox.recipe { namespaces = { "net" }, network = { mode = "veth", address = "10.88.0.2/16" } }
+        local p = assert(nsbox.spawn(r, { "sleep", "600" }))
+        local ok, e = pcall(nsbox.recipe, { namespaces = { "net" },
+          network = { mode = "veth", bridge = "other0", address = "10.88.7.2/24" } })
+        p:kill(); p:wait()
+        error(e, 0)
+      ]])
+      assert.equal(1, code)
+      assert.matches("'network.address': the subnet 10.88.7.0/24 overlaps 10.88.0.0/16 of bridge nsbox0", err)
+      local _, err2 = lua_in(outer, dir, [[
+        nsbox.recipe { namespaces = { "net" }, network = { mode = "veth" } }
+      ]], { nobody = true })
+      assert.matches("'network.mode' \"veth\" needs root", err2)
+    end)
+
+    H.root_it("a missing helper, naming its Debian package", function()
+      local dir = H.temp_dir()
+      local _, err = lua_in(namespace(), dir, [[
+        nsbox.recipe { namespaces = { "net" }, network = { mode = "slirp4netns" } }
+      ]], { env = "PATH=/nowhere" })
+      assert.matches("needs the slirp4netns program %(Debian package slirp4netns%)", err)
+    end)
+  end)
+
+  H.root_it("puts two sandboxes on one bridge, reaching each other and the outer namespace's server", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    serve(outer, web_root(dir, "outer", "outer page\n"), "8000")
+    local a_root = web_root(dir, "a", "sandbox a\n")
+    local out, err, code = lua_in(outer, dir, ([[
+      local net = { namespaces = { "net", "pid", "mount" } }
+      local a = assert(nsbox.spawn(nsbox.recipe(net, { network = { mode = "veth", address = "10.88.0.10/16" } }),
+        { "%s", "httpd", "-f", "-p", "80", "-h", "%s" }))
+      print(nsbox.capture(nsbox.recipe(net, { network = { mode = "veth" } }),
+        { "sh", "-c", %q }))
+      a:kill(); a:wait()
+    ]]):format(BUSYBOX, a_root, fetch("http://10.88.0.10/") .. " && " .. fetch("http://10.88.0.1:8000/")
+      .. " && ip -o -4 addr show eth0"))
+    assert.equal(0, code, err)
+    assert.matches("^sandbox a\nouter page\n%d+: eth0%s+inet 10%.88%.0%.2/16", out)
+    assert.equal("1: lo", (links_when_settled(outer):match("^(%d: lo)[^\n]*\n$")))
+    assert.equal("lock\n", (H.sh("ls " .. H.quote(dir .. "/net"))))
+  end)
+
+  H.root_it("masquerades with nat = true, for a server that only knows the bridge's outer address", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local far = far_namespace(outer)
+    serve(far, web_root(dir, "far", "far page\n"), "192.168.77.2:8080")
+    local out, err, code = lua_in(outer, dir, ([[
+      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth", nat = true } },
+        { "sh", "-c", %q }))
+      print(io.open("/proc/sys/net/ipv4/ip_forward"):read("l"))
+    ]]):format(fetch("http://192.168.77.2:8080/") .. " && " .. fetch("http://192.168.77.2:8080/cgi-bin/peer")))
+    assert.equal(0, code, err)
+    assert.equal("far page\n192.168.77.1\n\ttrue\texit\t0\n0\n", out)
+    assert.equal("", (outer.sh("nft list ruleset")))
+  end)
+
+  H.root_it("forwards a port of the outer namespace to a server in the sandbox", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local far = far_namespace(outer)
+    local root = web_root(dir, "inside", "inside page\n")
+    local out, err, code = lua_in(outer, dir, ([[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net", "pid", "mount" },
+        network = { mode = "veth", ports = { { host = 8080, sandbox = 80 } } } },
+        { "%s", "httpd", "-f", "-p", "80", "-h", "%s" }))
+      print(os.execute(%q))
+      p:kill(); p:wait()
+    ]]):format(BUSYBOX, root, ("nsenter --net=/proc/%d/ns/net sh -c %s"):format(far.pid,
+      H.quote(fetch("http://192.168.77.1:8080/")))))
+    assert.equal(0, code, err)
+    assert.equal("inside page\ntrue\texit\t0\n", out)
+    assert.equal("", (outer.sh("nft list ruleset")))
+  end)
+
+  H.root_it("gives an unprivileged sandbox slirp4netns, reaching the outer namespace's loopback", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    serve(outer, web_root(dir, "outer", "outer loopback page\n"), "127.0.0.1:8000")
+    local out, err, code = lua_in(outer, dir, ([[
+      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "slirp4netns" } },
+        { "sh", "-c", %q }))
+    ]]):format(fetch("http://10.0.2.2:8000/") .. " && id -u"), { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.equal("outer loopback page\n0\n\ttrue\texit\t0\n", out)
+    assert.equal("", (H.sh("pgrep -u 65534 -x slirp4netns")))
+  end)
+
+  H.root_it("forwards a port of the outer namespace's loopback into an unprivileged sandbox", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local root = web_root(dir, "inside", "rootless inside page\n")
+    local out, err, code = lua_in(outer, dir, ([[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net", "pid", "mount" }, network = {
+        mode = "slirp4netns", ports = { { host = 8080, sandbox = 80, address = "127.0.0.1" } } } },
+        { "%s", "httpd", "-f", "-p", "80", "-h", "%s" }))
+      print(os.execute(%q))
+      p:kill(); p:wait()
+    ]]):format(BUSYBOX, root, fetch("http://127.0.0.1:8080/")), { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.equal("rootless inside page\ntrue\texit\t0\n", out)
+  end)
+
+  H.root_it("nsbox net-gc removes what a crashed caller left: its lease, and the bridge only it used", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local out, err, code = lua_in(outer, dir, [[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth", nat = true } },
+        { "sleep", "600" }, { stdout = "null", stderr = "null" }))
+      print(p.pid)
+      os.exit(0) -- as a crash would: the handle is never closed
+    ]])
+    assert.equal(0, code, err)
+    local pid = H.trim(out)
+    H.sh("kill -9 " .. pid .. "; while kill -0 " .. pid .. " 2>/dev/null; do sleep 0.05; done")
+    local gc = ("nsenter --net=/proc/%d/ns/net env NSBOX_NET_DIR=%s bin/nsbox net-gc"):format(outer.pid,
+      H.quote(dir .. "/net"))
+    assert.same({ ("removed lease of 10.88.0.2 to pid %s, which is gone\nremoved NAT table nsbox-nsbox0\n"
+      .. "removed bridge nsbox0\n"):format(pid), "", 0 }, { H.sh(gc) })
+    assert.equal("1: lo", (links_when_settled(outer):match("^(%d: lo)[^\n]*\n$")))
+    assert.same({ "", "", 0 }, { H.sh(gc) })
+  end)
+
+  H.root_it("leaves the host's links, addresses and firewall rules as they were", function()
+    assert.equal(host_before, host_network())
+  end)
+end)
