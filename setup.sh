@@ -6,10 +6,10 @@ set -eu
 # busybox-static builds the specs' test root filesystems; crun runs the same
 # OCI bundle as nsbox for the side-by-side spec (and runc too for make bench); bubblewrap runs the bwrap
 # command lines nsbox takes; lua-check is luacheck, for make lint. Networks: libnftables-dev (NAT and ports,
-# loaded at run time), slirp4netns (rootless networks), nftables (the specs read the rules with nft).
+# loaded at run time), slirp4netns and passt (pasta) (rootless networks), nftables (the specs read the rules with nft).
 PACKAGES="make gcc libc6-dev lua5.4 liblua5.4-dev libcap-dev libseccomp-dev lua-busted luarocks lua-cjson bubblewrap
           lua-check iproute2 procps util-linux busybox-static crun runc
-          libnftables-dev slirp4netns nftables"
+          libnftables-dev slirp4netns passt nftables"
 
 missing=""
 for p in $PACKAGES; do

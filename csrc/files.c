@@ -98,6 +98,12 @@ static int l_mkdir(lua_State *L)
 	return nsbox_result(L, mkdir(luaL_checkstring(L, 1), (mode_t)luaL_optinteger(L, 2, 0700)), "mkdir");
 }
 
+/* core.chmod(path, mode) -> true | nil, message, errno: the mode exactly, whatever the umask made of it. */
+static int l_chmod(lua_State *L)
+{
+	return nsbox_result(L, chmod(luaL_checkstring(L, 1), (mode_t)luaL_checkinteger(L, 2)), "chmod");
+}
+
 void files_open(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -106,6 +112,7 @@ void files_open(lua_State *L)
 		{"read_all", l_read_all},
 		{"replace_all", l_replace_all},
 		{"mkdir", l_mkdir},
+		{"chmod", l_chmod},
 		{NULL, NULL},
 	};
 

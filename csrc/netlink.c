@@ -450,7 +450,8 @@ static bool helper_ready(int ready_fd, pid_t pid, int *status)
 	return false;
 }
 
-static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, const int fds[3])
+/* fds: the helper's 2, 3 and 4; at3, when not NULL, a file opened at 3 instead. */
+static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, const int fds[3], const char *at3)
 {
 	sigset_t none, all;
 
@@ -468,21 +469,28 @@ static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr
 	posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(fa, fds[0], 2);
-	posix_spawn_file_actions_adddup2(fa, fds[1], 3);
+	if (at3)
+		posix_spawn_file_actions_addopen(fa, 3, at3, O_RDONLY, 0);
+	else
+		posix_spawn_file_actions_adddup2(fa, fds[1], 3);
 	posix_spawn_file_actions_adddup2(fa, fds[2], 4);
 	return 0;
 }
 
 /*
- * core.helper_start(argv) -> pid, exit_fd | nil, message, errno. The helper
- * (slirp4netns's protocol) gets the read end of a pipe at fd 3 and ends when
- * it closes (--exit-fd=3), and says it is ready on fd 4 (--ready-fd=4). We
- * keep exit_fd, so the helper also ends if we die.
+ * core.helper_start(argv [, at3]) -> pid, exit_fd | nil, message, errno. The
+ * helper (slirp4netns's protocol) gets the read end of a pipe at fd 3 and
+ * ends when it closes (--exit-fd=3), and says it is ready on fd 4
+ * (--ready-fd=4). We keep exit_fd, so the helper also ends if we die. With
+ * at3, fd 3 is that file instead, opened by us for the helper (pasta: the
+ * sandbox's network namespace, which pasta, without capabilities, could
+ * not open itself); such a helper is stopped by helper_stop's "terminate".
  */
 static int l_helper_start(lua_State *L)
 {
 	const char *argv[64];
 	int n = (int)luaL_len(L, 1), exit_pipe[2] = {-1, -1}, ready[2] = {-1, -1}, status = 0, log_fd;
+	const char *at3 = luaL_optstring(L, 2, NULL);
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid;
@@ -499,7 +507,7 @@ static int l_helper_start(lua_State *L)
 		return nsbox_fail(L, "helper log");
 	/* Above 4, so that no dup2 below is a no-op leaving close-on-exec set. */
 	if (pipe2(exit_pipe, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || spawn_actions(&fa, &attr,
-	    (int[]){log_fd, exit_pipe[0], ready[1]}) < 0) {
+	    (int[]){log_fd, exit_pipe[0], ready[1]}, at3) < 0) {
 		err = errno;
 		for (int i = 0; i < 2; i++) {
 			if (exit_pipe[i] >= 0) close(exit_pipe[i]);
@@ -532,13 +540,19 @@ static int l_helper_start(lua_State *L)
 	return 2;
 }
 
-/* core.helper_stop(pid, exit_fd): tell the helper to end (its exit fd closes) and reap it. */
+/*
+ * core.helper_stop(pid, exit_fd [, "terminate"]): tell the helper to end (its
+ * exit fd closes; with "terminate", SIGTERM too) and reap it.
+ */
 static int l_helper_stop(lua_State *L)
 {
+	static const char *const how[] = {"exit_fd", "terminate", NULL};
 	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
 	int status;
 
 	close((int)luaL_checkinteger(L, 2));
+	if (luaL_checkoption(L, 3, "exit_fd", how) == 1)
+		kill(pid, SIGTERM);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return 0;

@@ -288,7 +288,8 @@ static int process_close(lua_State *L)
 /*
  * process:detach() -> pid: the process is left to whoever adopts it when we
  * exit (a container under its engine's monitor): never waited for, killed
- * or reaped through this handle again.
+ * or reaped through this handle again; its cgroups (process.cgroup, taken
+ * before) are no longer removed by the handle either.
  */
 static int process_detach(lua_State *L)
 {
@@ -297,6 +298,10 @@ static int process_detach(lua_State *L)
 	proc->reaped = true;
 	close_fd(&proc->status_fd);
 	close_fd(&proc->tty_fd);
+	lua_getiuservalue(L, 1, 1);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "cgroup");
+	lua_pop(L, 1);
 	lua_pushinteger(L, proc->pid);
 	return 1;
 }

@@ -54,8 +54,8 @@ describe("nsbox RECIPE", function()
   end)
 
   it("hands runc's verbs to the runtime, which refuses those it does not do", function()
-    assert.same({ "", "nsbox: 'pause' is not supported by nsbox's runtime (no cgroup freezer)\n", 1 },
-      { H.nsbox { "--root", "/nonexistent-nsbox", "pause", "x" } })
+    assert.same({ "", "nsbox: 'checkpoint' is not supported by nsbox's runtime (no CRIU)\n", 1 },
+      { H.nsbox { "--root", "/nonexistent-nsbox", "checkpoint", "x" } })
   end)
 
   it("has command, reserved and stock recipe names that never overlap", function()

@@ -4,6 +4,7 @@
 -- namespaces it made. The last spec checks the host's links, addresses and
 -- rules are as they were.
 local H = require "helpers"
+local B = require "support.busybox"
 
 local BUSYBOX = "/bin/busybox"
 local ROOT_PATHS = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
@@ -43,6 +44,16 @@ local function with_usable_tun(dir, command)
   local setup = ("mkdir -p %s && mount -t tmpfs nsbox %s && mknod -m 666 %s/tun c 10 200 && "
     .. "mount --bind %s/tun /dev/net/tun && exec %s"):format(dev, dev, dev, dev, command)
   return "unshare --mount --propagation private sh -c " .. H.quote(setup)
+end
+
+-- pasta copies the caller's addresses and routes: ns gets a link of its own
+-- with 192.168.88.1/24 and a default route through 192.168.88.254 (the
+-- address pasta's sandbox reaches the caller's loopback at).
+local function routable(ns)
+  assert(select(3, ns.sh("ip link add o-up type veth peer name o-peer && ip link set o-peer up && "
+    .. "ip addr add 192.168.88.1/24 dev o-up && ip link set o-up up && "
+    .. "ip route add default via 192.168.88.254 dev o-up")) == 0)
+  return ns
 end
 
 -- The links of ns once only lo is left, or after 10 s: a veth goes with its
@@ -144,10 +155,32 @@ describe("network", function()
 
     H.root_it("a missing helper, naming its Debian package", function()
       local dir = H.temp_dir()
-      local _, err = lua_in(namespace(), dir, [[
-        nsbox.recipe { namespaces = { "net" }, network = { mode = "slirp4netns" } }
-      ]], { env = "PATH=/nowhere" })
-      assert.matches("needs the slirp4netns program %(Debian package slirp4netns%)", err)
+      for mode, words in pairs { slirp4netns = "slirp4netns program %(Debian package slirp4netns%)",
+        pasta = "pasta program %(Debian package passt%)" } do
+        local _, err = lua_in(namespace(), dir, ([[
+          nsbox.recipe { namespaces = { "net" }, network = { mode = %q } }
+        ]]):format(mode), { env = "PATH=/nowhere" })
+        assert.matches("'network.mode' \"" .. mode .. "\" needs the " .. words, err)
+      end
+    end)
+
+    H.root_it("a bad dns: no mount namespace, a bad address, too many servers, an unknown key", function()
+      local function dns(value, namespaces)
+        return refusal_of { namespaces = namespaces or { "net", "mount" },
+          network = { mode = "slirp4netns", dns = value } }
+      end
+      assert.matches("'network.dns' needs the 'mount' namespace", dns({ "10.0.2.3" }, { "net" }))
+      assert.matches("'network.dns%[2%]' must be an IPv4 or IPv6 address, got 1.1.1$", dns { "10.0.2.3", "1.1.1" })
+      assert.matches("'network.dns.servers%[1%]' must be an IPv4 or IPv6 address, got nameserver",
+        dns { servers = { "nameserver" } })
+      assert.matches("'network.dns' must list 1 to 3 nameserver addresses, got 4",
+        dns { "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4" })
+      assert.matches("'network.dns.servers' must list 1 to 3 nameserver addresses, got 0", dns { search = { "a.org" } })
+      assert.matches("'network.dns.search%[1%]' must be a domain name, got a b",
+        dns { servers = { "::1" }, search = { "a b" } })
+      assert.matches("'network.dns.options%[1%]' must be a resolv.conf option",
+        dns { servers = { "::1" }, options = { "x\ny" } })
+      assert.matches("network.dns: unknown key 'server' %(did you mean 'servers'%?%)", dns { server = { "10.0.2.3" } })
     end)
   end)
 
@@ -230,6 +263,85 @@ describe("network", function()
     ]]):format(BUSYBOX, root, fetch("http://127.0.0.1:8080/")), { nobody = true, tun = true })
     assert.equal(0, code, err)
     assert.equal("rootless inside page\ntrue\texit\t0\n", out)
+  end)
+
+  H.root_it("binds network.dns as /etc/resolv.conf over the caller's, for an unprivileged sandbox", function()
+    local dir = H.temp_dir()
+    local host_resolv = H.slurp("/etc/resolv.conf")
+    local out, err, code = lua_in(namespace(), dir, [[
+      local r = nsbox.recipe { namespaces = { "net", "mount" }, network = { mode = "slirp4netns",
+        dns = { servers = { "10.0.2.3", "2001:db8::53" }, search = { "example.org" }, options = { "ndots:2" } } } }
+      print(nsbox.capture(r, { "sh", "-c", "cat /etc/resolv.conf; echo x >> /etc/resolv.conf || echo read-only" }))
+      print(io.open(require("nsbox.network").resolv_mount(r).source) == nil and "removed" or "left")
+    ]], { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.matches("^# network.dns of an nsbox recipe\nnameserver 10.0.2.3\nnameserver 2001:db8::53\n"
+      .. "search example.org\noptions ndots:2\n.*read%-only\n\ttrue\texit\t0\nremoved\n$", out)
+    assert.equal(host_resolv, H.slurp("/etc/resolv.conf"))
+  end)
+
+  H.root_it("binds network.dns as /etc/resolv.conf in a rootfs", function()
+    local dir = H.temp_dir()
+    local rootfs = B.rootfs()
+    H.on_end(function() B.remove(rootfs) end)
+    local out, err, code = lua_in(namespace(), dir, ([[
+      print(nsbox.capture(nsbox.recipe { namespaces = { "net", "mount" }, rootfs = %q, env = { PATH = "/bin" },
+        mounts = { { type = "tmpfs", target = "/etc" } }, network = { mode = "veth", dns = { "10.88.0.1" } } },
+        { "cat", "/etc/resolv.conf" }))
+    ]]):format(rootfs))
+    assert.equal(0, code, err)
+    assert.equal("# network.dns of an nsbox recipe\nnameserver 10.88.0.1\n\ttrue\texit\t0\n", out)
+  end)
+
+  H.root_it("gives a sandbox pasta, reaching the outer namespace's loopback through the gateway", function()
+    local dir = H.temp_dir()
+    local outer = routable(namespace())
+    serve(outer, web_root(dir, "outer", "pasta outer page\n"), "127.0.0.1:8000")
+    local out, err, code = lua_in(outer, dir, ([[
+      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "pasta" } },
+        { "sh", "-c", %q }))
+    ]]):format(fetch("http://192.168.88.254:8000/") .. " && ip -o -4 addr show scope global"))
+    assert.equal(0, code, err)
+    assert.matches("^pasta outer page\n%d+: o%-up%s+inet 192%.168%.88%.1/24 .*\ttrue\texit\t0\n$", out)
+    assert.equal("", (H.sh("pgrep -x pasta --nslist net --ns " .. outer.pid)))
+  end)
+
+  H.root_it("says why pasta would not start: no routable interface to copy", function()
+    local dir = H.temp_dir()
+    local out, err, code = lua_in(namespace(), dir, [[
+      print(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = { mode = "pasta" } }, { "true" }))
+    ]])
+    assert.equal(0, code, err)
+    assert.matches("^nil\tnetwork %(pasta%): pasta exited with status 1 before it was ready: "
+      .. "No external routable interface for IPv4\n", out)
+  end)
+
+  H.root_it("forwards a port of the outer namespace's loopback into a pasta sandbox", function()
+    local dir = H.temp_dir()
+    local outer = routable(namespace())
+    local root = web_root(dir, "inside", "pasta inside page\n")
+    local out, err, code = lua_in(outer, dir, ([[
+      local p = assert(nsbox.spawn(nsbox.recipe { namespaces = { "net", "pid", "mount" }, network = {
+        mode = "pasta", ports = { { host = 8080, sandbox = 80, address = "127.0.0.1" } } } },
+        { "%s", "httpd", "-f", "-p", "80", "-h", "%s" }))
+      print(os.execute(%q))
+      p:kill(); p:wait()
+    ]]):format(BUSYBOX, root, fetch("http://127.0.0.1:8080/")))
+    assert.equal(0, code, err)
+    assert.equal("pasta inside page\ntrue\texit\t0\n", out)
+  end)
+
+  H.root_it("gives an unprivileged sandbox pasta, reaching the outer namespace's loopback", function()
+    local dir = H.temp_dir()
+    local outer = routable(namespace())
+    serve(outer, web_root(dir, "outer", "rootless pasta page\n"), "127.0.0.1:8000")
+    local out, err, code = lua_in(outer, dir, ([[
+      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "pasta" } },
+        { "sh", "-c", %q }))
+    ]]):format(fetch("http://192.168.88.254:8000/") .. " && id -u"), { nobody = true, tun = true })
+    assert.equal(0, code, err)
+    assert.equal("rootless pasta page\n0\n\ttrue\texit\t0\n", out)
+    assert.equal("", (H.sh("pgrep -u 65534 -x pasta")))
   end)
 
   H.root_it("nsbox net-gc removes what a crashed caller left: its lease, and the bridge only it used", function()

@@ -265,6 +265,35 @@ describe("oci.translate", function()
     }, r.mounts)
   end)
 
+  it("takes podman's tmpcopyup where the rootfs has nothing to copy, and refuses it elsewhere", function()
+    local dir = H.trim((H.sh("mktemp -d /tmp/nsbox-rootfs.XXXXXX")))
+    assert(os.execute(("mkdir -p %s/tmp %s/etc && touch %s/etc/passwd"):format(dir, dir, dir)))
+    local function with_tmpfs_on(target)
+      return translate(([[{ "root": { "path": "%s" }, "linux": { "namespaces": [ { "type": "mount" } ] },
+        "mounts": [ { "destination": "%s", "type": "tmpfs", "options": ["rw", "rprivate", "nosuid",
+        "tmpcopyup"] } ] }]]):format(dir, target))
+    end
+    local r = with_tmpfs_on("/tmp")
+    assert.same({ type = "tmpfs", target = "/tmp", options = { "rw", "nosuid" } }, r.mounts[1])
+    assert.same({ type = "tmpfs", target = "/var/tmp", options = { "rw", "nosuid" } },
+      with_tmpfs_on("/var/tmp").mounts[1])
+    local ok, err = pcall(with_tmpfs_on, "/etc")
+    require("support.busybox").remove(dir)
+    assert.is_false(ok)
+    assert.matches("unsupported value 'tmpcopyup' in mounts%[0%]%.options%[3%] %(nsbox copies nothing into a tmpfs, "
+      .. "and /tmp/nsbox%-rootfs%.%w+/etc is not empty%)", err)
+  end)
+
+  it("keeps the first of two unconditional seccomp actions for one call, as runc and crun do", function()
+    local r = translate [[{ "linux": { "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+      "syscalls": [ { "names": ["setns", "getpid"], "action": "SCMP_ACT_ALLOW" },
+                    { "names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 },
+                    { "names": ["getpid", "read"], "action": "SCMP_ACT_ERRNO" } ] } } }]]
+    assert.same({ { action = "allow", syscalls = { "setns", "getpid" } },
+      { action = "errno", errno = 1, syscalls = { "read" } } }, r.seccomp.rules)
+    assert.equal(38, r.seccomp.errno)
+  end)
+
   it("reads null as absent, and an empty hostname as none", function()
     local r = translate [[{ "ociVersion": "1.0.2", "annotations": { "org.example": "x" }, "hostname": "",
       "hooks": null, "process": { "args": ["true"], "terminal": null, "env": null },

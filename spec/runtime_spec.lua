@@ -131,6 +131,50 @@ describe("nsbox as an OCI runtime", function()
     assert.is_nil(state())
   end)
 
+  -- The container's cgroup of a hierarchy, as the host sees it (from /proc/PID/cgroup).
+  local function cgroup_dir(pid, hierarchy)
+    local path = H.slurp("/proc/" .. pid .. "/cgroup"):match("%d+:" .. hierarchy .. ":(%S+)")
+    return path and "/sys/fs/cgroup/" .. (hierarchy == "" and "unified" or hierarchy) .. path
+  end
+
+  H.root_it("gives the container cgroups: ps lists them, exec joins them, delete removes them", function()
+    nsbox("create", "--bundle", dir, ID)
+    local pid = state().pid
+    local pids_dir = cgroup_dir(pid, "pids")
+    assert.equal("/sys/fs/cgroup/pids/nsbox-" .. ID, pids_dir)
+    assert.equal("[" .. pid .. "]\n", (H.sh(("bin/nsbox --root %s ps --format json %s"):format(root, ID))))
+    nsbox("start", ID)
+    local joined = H.sh(("bin/nsbox --root %s exec %s cat /proc/self/cgroup"):format(root, ID))
+    assert.equal(H.slurp("/proc/" .. pid .. "/cgroup"):match("\n%d+:pids:%S+"), joined:match("\n%d+:pids:%S+"))
+    assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
+    assert.is_nil(H.slurp(pids_dir .. "/cgroup.procs"))
+  end)
+
+  H.root_it("pauses and resumes the container with the freezer, and updates its limits", function()
+    nsbox("create", "--bundle", dir, ID)
+    nsbox("start", ID)
+    local pid = state().pid
+    assert.same({ 0, "" }, { nsbox("pause", ID) })
+    assert.equal("paused", state().status)
+    assert.same({ 1, "nsbox: container not running\n" }, { nsbox("pause", ID) })
+    assert.same({ 0, "" }, { nsbox("resume", ID) })
+    assert.equal("running", state().status)
+    assert.same({ 1, "nsbox: container not paused\n" }, { nsbox("resume", ID) })
+    H.write(dir .. "/resources.json", '{"pids": {"limit": 9}}')
+    assert.same({ 0, "" }, { nsbox("update", "--resources", dir .. "/resources.json", "--memory", "96m", ID) })
+    assert.equal("9\n", H.slurp(cgroup_dir(pid, "pids") .. "/pids.max"))
+    assert.equal(tostring(96 << 20) .. "\n", H.slurp(cgroup_dir(pid, "memory") .. "/memory.limit_in_bytes"))
+    local code, err = nsbox("update", "--memory", "lots", ID)
+    assert.equal(1, code)
+    assert.matches("'%-%-memory' must be a size", err)
+    -- Frozen, then killed and deleted: nothing is left.
+    nsbox("pause", ID)
+    local pids_dir = cgroup_dir(pid, "pids")
+    assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
+    assert.is_true(gone(pid))
+    assert.is_nil(H.slurp(pids_dir .. "/cgroup.procs"))
+  end)
+
   H.root_it("kills and deletes with an empty environment, signals by name or number", function()
     nsbox("create", "--bundle", dir, ID)
     nsbox("start", ID)
@@ -324,6 +368,8 @@ describe("nsbox spec and nsbox features", function()
       features.hooks)
     assert.same({ "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" }, features.linux.namespaces)
     assert.is_true(#features.mountOptions > 0 and #features.linux.capabilities > 0)
+    local cgroup = features.linux.cgroup
+    assert.same({ true, true, false }, { cgroup.v1, cgroup.v2, cgroup.systemd })
   end)
 
   local dir

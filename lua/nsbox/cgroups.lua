@@ -3,6 +3,7 @@
 -- before its first instruction, and they are removed when it ends.
 --
 --   cgroup = { limits = { memory = "256m", pids = 64, cpu = 0.5, ... }, name = "build-1", best_effort = false }
+--   cgroup = { join = PID }   -- the cgroups of PID instead, joined and left as they are
 --
 -- The host's layout is detected, not configured: unified (cgroup v2 only),
 -- legacy (v1 only) or hybrid (v1 controllers beside a v2 hierarchy). A limit
@@ -375,6 +376,27 @@ function M.describe(layout)
   return #parts > 0 and table.concat(parts, "; ") or "no cgroup hierarchy mounted"
 end
 
+-- Whether the caller may make a cgroup in any hierarchy (else a recipe with the cgroup key is refused).
+function M.possible()
+  local layout = M.host()
+  if layout.v2 and core.cgroup_writable(layout.v2.dir) then return true end
+  for _, h in pairs(layout.v1) do
+    if core.cgroup_writable(h.dir) then return true end
+  end
+  return false
+end
+
+-- Whether an absolute cgroup.path lies beneath the caller's cgroup in every hierarchy the caller may write.
+function M.beneath_caller(path)
+  local layout = M.host()
+  local all = { layout.v2 }
+  for _, h in pairs(layout.v1) do all[#all + 1] = h end
+  for _, h in pairs(all) do
+    if core.cgroup_writable(h.dir) and (h.mount .. path):sub(1, #h.dir + 1) ~= h.dir .. "/" then return false end
+  end
+  return true
+end
+
 -- ---- validation: which cgroups to make, and what to write in them ----
 
 local function not_writable(dir)
@@ -456,7 +478,7 @@ end
 -- The cgroups to make, v2 first (the one clone3 uses and cgroup.kill empties):
 -- { { dir = caller's cgroup, version, below = path beneath dir or nil (the name, chosen at spawn),
 --     writes = { { recipe key, file, value }, ... } } }
--- more: { unified = { { file, value }, ... }, path = cgroup.path }, both optional.
+-- more: { unified = { { file, value }, ... }, path = cgroup.path, every_hierarchy = true }, all optional.
 function M.placement(layout, limits, best_effort, writable, warn, more)
   more = more or {}
   local by_dir, order = {}, {}
@@ -490,6 +512,12 @@ function M.placement(layout, limits, best_effort, writable, warn, more)
   for _, name in ipairs(v2 and EXTRAS or EXTRAS_WITHOUT_V2) do
     local h = layout.v1[name]
     if h and writable(h.dir) then use(h, 1) end
+  end
+  if more.every_hierarchy then
+    for _, name in ipairs(check.sorted_names(layout.v1)) do
+      local h = layout.v1[name]
+      if writable(h.dir) then use(h, 1) end
+    end
   end
   if #order == 0 then
     local dirs = {}
@@ -552,15 +580,40 @@ local function check_unified(map)
   return out
 end
 
+-- cgroup = { join = PID }: where PID is in each hierarchy, as { [hierarchy's mount] = PID's cgroup } (those
+-- that differ from the caller's and that the caller may write), read when the recipe is built, as join's
+-- namespaces are.
+local function joined(pid)
+  local member = M.parse_membership(slurp(("/proc/%d/cgroup"):format(pid)) or
+    invalid("'cgroup.join': no process %d", pid))
+  local layout, at = M.host(), {}
+  local function add(h, path)
+    local dir = own_dir(h, path)
+    if dir and dir ~= h.dir and core.cgroup_writable(dir) then at[h.mount] = dir end
+  end
+  if layout.v2 then add(layout.v2, member.v2) end
+  for name, h in pairs(layout.v1) do add(h, member.v1[name]) end
+  return { join = pid, at = at }
+end
+
+local KEYS = { limits = true, name = true, path = true, unified = true, best_effort = true, every_hierarchy = true,
+  join = true }
+
 function M.validate(t, r)
   if t.cgroup == nil then return end
   local c = check.type(t.cgroup, "table", "cgroup")
-  check.known_keys(c, { limits = true, name = true, path = true, unified = true, best_effort = true }, "cgroup")
+  check.known_keys(c, KEYS, "cgroup")
+  if c.join ~= nil then
+    if next(c, next(c)) ~= nil then invalid("'cgroup.join' joins a process's cgroups: it takes no other cgroup key") end
+    r.cgroup = joined(check.integer(c.join, "cgroup.join", 1, 0x7fffffff, "a pid"))
+    return
+  end
   if c.name ~= nil then check_name(c.name) end
   if c.path ~= nil then check_path(c.path) end
   if c.name ~= nil and c.path ~= nil then invalid("'cgroup.name' and 'cgroup.path' both name the cgroup: give one") end
   local limits = check_limits(c.limits or {})
-  local more = { unified = c.unified ~= nil and check_unified(c.unified) or nil, path = c.path }
+  local more = { unified = c.unified ~= nil and check_unified(c.unified) or nil, path = c.path,
+    every_hierarchy = check.boolean(c, "every_hierarchy", "cgroup.every_hierarchy") }
   local best_effort = check.boolean(c, "best_effort", "cgroup.best_effort")
   r.cgroup = { name = c.name, path = c.path, limits = limits, unified = more.unified,
     cgroups = M.placement(M.host(), limits, best_effort, core.cgroup_writable, warn, more) }
@@ -644,14 +697,46 @@ function Cgroup:make(c, below)
     end
   end
   self.dirs[#self.dirs + 1] = path
+  self.at[c.mount] = path
   if c.version == 2 then self.into = path else self.procs[#self.procs + 1] = path .. "/cgroup.procs" end
   return fill(c, path, c.writes)
 end
 
+-- Cgroups made earlier, { [hierarchy's mount] = dir } as :record() keeps them (or a process's, to
+-- join): a Cgroup again, for core.spawn to place a child in (v2's first) or to be removed.
+local function adopted(at, parents)
+  local v2 = M.host().v2
+  local cg = setmetatable({ dirs = {}, parents = parents or {}, procs = {}, at = at, limits = {} }, Cgroup)
+  for _, base in ipairs(check.sorted_names(at)) do
+    if v2 and base == v2.mount then
+      cg.into = at[base]
+      table.insert(cg.dirs, 1, at[base])
+    else
+      cg.dirs[#cg.dirs + 1] = at[base]
+      cg.procs[#cg.procs + 1] = at[base] .. "/cgroup.procs"
+    end
+  end
+  return cg
+end
+
+function M.adopt(record)
+  return adopted(record.at, record.parents)
+end
+
+-- What a Cgroup is on disk, for M.adopt: its cgroups and the parents made for them.
+function Cgroup:record()
+  return { at = self.at, parents = self.parents }
+end
+
 -- The recipe's cgroups made and filled: a Cgroup for core.spawn, or nil, message, errno (nothing left made).
 function M.create(r)
+  if r.cgroup.join then
+    local cg = adopted(r.cgroup.at)
+    cg.joined = true -- someone else's: left as they are when the child ends
+    return cg
+  end
   local name = not r.cgroup.path and (r.cgroup.name or default_name())
-  local cg = setmetatable({ dirs = {}, parents = {}, procs = {}, limits = r.cgroup.limits }, Cgroup)
+  local cg = setmetatable({ dirs = {}, parents = {}, procs = {}, at = {}, limits = r.cgroup.limits }, Cgroup)
   for _, c in ipairs(r.cgroup.cgroups) do
     local ok, message, errno = cg:make(c, c.below or name)
     if not ok then
@@ -706,7 +791,7 @@ end
 -- The sandbox ended (how, code as wait tells it): usage read, leftovers killed, cgroups removed.
 -- Returns the reason for the end: "oom" when the memory limit's OOM killer ended the command.
 function Cgroup:finish(how, code)
-  if not self.usage then
+  if not self.usage and not self.joined then
     self.usage = self:read_usage()
     if how == "signal" and code == 9 and (self.usage.oom_kills or 0) > 0 then self.reason = "oom" end
     local ok, message = self:remove()
@@ -721,6 +806,59 @@ function Cgroup:stats()
   local copy = {}
   for k, v in pairs(u) do copy[k] = v end
   return copy
+end
+
+-- ---- an OCI runtime's verbs on cgroups made earlier (M.adopt) ----
+
+-- The pids in the cgroups (the v2 one's, else the first's), or nil when they are gone.
+function Cgroup:pids()
+  local text = self.dirs[1] and slurp(self.dirs[1] .. "/cgroup.procs")
+  if not text then return nil end
+  local list = {}
+  for pid in text:gmatch("%d+") do list[#list + 1] = math.tointeger(tonumber(pid)) end
+  return list
+end
+
+-- The freezer: cgroup.freeze on v2, else the v1 freezer's cgroup; its file and what to write there.
+function Cgroup:freezer(frozen)
+  if self.into then return self.into .. "/cgroup.freeze", frozen and "1" or "0" end
+  for _, dir in ipairs(self.dirs) do
+    if slurp(dir .. "/freezer.state") then return dir .. "/freezer.state", frozen and "FROZEN" or "THAWED" end
+  end
+  return nil, "the container has no freezer cgroup: " .. M.describe(M.host())
+end
+
+-- Freeze (true) or thaw (false) every process in the cgroups: true | nil, message, errno.
+function Cgroup:freeze(frozen)
+  local file, value = self:freezer(frozen)
+  if not file then return nil, value end
+  return write_file(file, value)
+end
+
+-- Whether the cgroups are frozen, or on their way (v1's FREEZING).
+function Cgroup:frozen()
+  local file, value = self:freezer(true)
+  local now = file and slurp(file)
+  return now ~= nil and (now:match("^%s*(%S*)") == value or now:match("^FREEZING") ~= nil)
+end
+
+-- New limits, the cgroup key's { limits = ..., unified = ... }, written where create's went:
+-- true | nil, message, errno; one the cgroups cannot take is refused (check.Invalid) before any is written.
+function Cgroup:update(t)
+  local r = {}
+  M.validate({ cgroup = t }, r)
+  for _, c in ipairs(r.cgroup.cgroups) do
+    if #c.writes > 0 and not self.at[c.mount] then
+      invalid("'%s': the container has no cgroup in %s (create made none there)", c.writes[1][1], c.mount)
+    end
+  end
+  for _, c in ipairs(r.cgroup.cgroups) do
+    for _, w in ipairs(c.writes) do
+      local ok, message, errno = write_file(self.at[c.mount] .. "/" .. w[2], w[3])
+      if not ok then return nil, ("'%s': %s"):format(w[1], message), errno end
+    end
+  end
+  return true
 end
 
 -- What the recipe scripts print for an end with reason.

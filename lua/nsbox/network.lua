@@ -10,6 +10,12 @@
 --   mode = "slirp4netns" (any user): slirp4netns, started against the
 --     sandbox's namespace, gives it tap0 (10.0.2.100/24, gateway 10.0.2.2,
 --     which reaches the caller's loopback) and ends with the sandbox.
+--   mode = "pasta" (any user): pasta (Debian's passt), likewise; the sandbox
+--     gets a copy of the caller's addresses and routes, and the gateway's
+--     address reaches the caller's loopback.
+--   dns: a resolv.conf, written by the parent while a sandbox of the recipe
+--     lives and bound read-only over the sandbox's /etc/resolv.conf by a step
+--     among nsbox.rootfs's (M.resolv_mount).
 --
 -- Everything is set up by the parent while the child waits, its namespaces
 -- made but nothing run (core.spawn's before_release), and taken down when it
@@ -203,18 +209,62 @@ local function validate_veth(n, out)
   end
 end
 
-local function validate_slirp(n, out)
+-- The programs of the user-mode modes, and the Debian packages that have them.
+local HELPERS = { slirp4netns = { program = "slirp4netns", package = "slirp4netns" },
+  pasta = { program = "pasta", package = "passt" } }
+
+local function validate_user_mode(n)
   for _, key in ipairs { "bridge", "address", "subnet", "gateway", "nat" } do
     if n[key] ~= nil then invalid("'network.%s' is only for mode \"veth\"", key) end
   end
-  if not which("slirp4netns") then
-    invalid("'network.mode' \"slirp4netns\" needs the slirp4netns program (Debian package slirp4netns)")
+  local helper = HELPERS[n.mode]
+  if not which(helper.program) then
+    invalid("'network.mode' \"%s\" needs the %s program (Debian package %s)", n.mode, helper.program, helper.package)
   end
   local tun = io.open("/dev/net/tun", "r+")
   if not tun then
-    invalid("'network.mode' \"slirp4netns\" needs read and write access to /dev/net/tun (usually mode 0666)")
+    invalid("'network.mode' \"%s\" needs read and write access to /dev/net/tun (usually mode 0666)", n.mode)
   end
   tun:close()
+end
+
+-- An address for resolv.conf's nameserver: IPv4, or IPv6 (hex groups and colons, an IPv4 tail allowed).
+local function check_server(value, where)
+  local ok = type(value) == "string" and (parse_ip(value)
+    or (value:match("^[%x:]+[%d.]*$") and value:find(":.*:") and #value <= 45))
+  if not ok then invalid("'%s' must be an IPv4 or IPv6 address, got %s", where, check.shown(value)) end
+  return value
+end
+
+local function check_words(list, where, pattern, what)
+  return check.list_of(list, where, function(word, at)
+    if type(word) ~= "string" or not word:match(pattern) then
+      invalid("'%s' must be %s, got %s", at, what, check.shown(word))
+    end
+    return word
+  end)
+end
+
+-- glibc reads at most 3 nameservers (MAXNS); more would be dropped without a word.
+local MAX_SERVERS = 3
+
+-- dns = { "10.88.0.1", ... } or { servers = { ... }, search = { ... }, options = { ... } }.
+local function validate_dns(dns, has)
+  check.type(dns, "table", "network.dns")
+  check.needs(has, "mount", "network.dns")
+  local form = #dns > 0 and { servers = dns } or dns
+  check.known_keys(form, { servers = true, search = true, options = true }, "network.dns")
+  local where = form == dns and "network.dns.servers" or "network.dns"
+  local servers = check.list_of(form.servers or {}, where, check_server)
+  if #servers == 0 or #servers > MAX_SERVERS then
+    invalid("'%s' must list 1 to %d nameserver addresses, got %d", where, MAX_SERVERS, #servers)
+  end
+  return {
+    servers = servers,
+    search = check_words(form.search or {}, "network.dns.search", "^[%w_-]+[%w_.-]*$", "a domain name"),
+    options = check_words(form.options or {}, "network.dns.options", "^[%w_:.-]+$",
+      "a resolv.conf option like \"ndots:2\""),
+  }
 end
 
 function M.validate(t, r, has)
@@ -232,11 +282,10 @@ function M.validate(t, r, has)
   if type(n.mode) ~= "string" or not check.set_of(MODES)[n.mode] then
     invalid("'network.mode' must be one of \"%s\", got %s", table.concat(MODES, "\", \""), check.shown(n.mode))
   end
-  if n.mode == "pasta" then invalid("'network.mode' \"pasta\" is not supported yet; use \"slirp4netns\"") end
-  if n.dns ~= nil then invalid("'network.dns' is not supported yet") end
   out.mtu = check.integer(n.mtu or DEFAULT.mtu, "network.mtu", 68, 65535)
   if n.ports ~= nil then out.ports = check_ports(n.ports, n.mode) end
-  if n.mode == "veth" then validate_veth(n, out) else validate_slirp(n, out) end
+  if n.mode == "veth" then validate_veth(n, out) else validate_user_mode(n) end
+  if n.dns ~= nil then out.dns = validate_dns(n.dns, has) end
   r.network = out
 end
 
@@ -543,6 +592,133 @@ local function slirp4netns(n)
   return up, down
 end
 
+-- pasta's port specs: -t and -u, each "none" when no port of its protocol is
+-- forwarded (pasta's default, "auto", would publish whatever the sandbox listens on).
+local function pasta_ports(n)
+  local specs = { tcp = {}, udp = {} }
+  for _, p in ipairs(n.ports or {}) do
+    local list = specs[p.proto]
+    list[#list + 1] = ("%s%d:%d"):format(p.address and (p.address .. "/") or "", p.host, p.sandbox)
+  end
+  local argv = {}
+  for _, proto in ipairs { "tcp", "udp" } do
+    argv[#argv + 1] = proto == "tcp" and "--tcp-ports" or "--udp-ports"
+    argv[#argv + 1] = #specs[proto] > 0 and table.concat(specs[proto], ",") or "none"
+  end
+  return argv
+end
+
+-- pasta, told it is ready by the pid file it writes once set up (at fd 4,
+-- core.helper_start's ready pipe), and stopped with SIGTERM; it has no exit
+-- fd and outlives its namespace, so setpriv gives it SIGTERM when we die
+-- too. Its own loopback ports stay its own (-T, -U none). pasta drops its
+-- capabilities at start, after which it may not open the namespaces of a
+-- root caller's sandbox: as root it gets the sandbox's network namespace
+-- opened at fd 3, and keeps root (--runas 0) to enter it; anyone else names
+-- the pid, whose user namespace pasta joins as slirp4netns does.
+local function pasta(n)
+  local helper, exit_fd
+  local function down()
+    if helper then core.helper_stop(helper, exit_fd, "terminate") end
+    helper = nil
+  end
+  local function up(pid)
+    local argv = { "setpriv", "--pdeathsig", "TERM", "--",
+      "pasta", "--config-net", "--foreground", "--quiet", "--mtu", tostring(n.mtu),
+      "--pid", "/proc/self/fd/4", "--tcp-ns", "none", "--udp-ns", "none", table.unpack(pasta_ports(n)) }
+    local _, _, euid = core.ids()
+    local namespace
+    if euid == 0 then
+      table.move({ "--runas", "0", "--netns", "/proc/self/fd/3" }, 1, 4, #argv + 1, argv)
+      namespace = ("/proc/%d/ns/net"):format(pid)
+    else
+      argv[#argv + 1] = tostring(pid)
+    end
+    helper, exit_fd = core.helper_start(argv, namespace)
+    if helper then return true end
+    -- pasta also tells its log that the system logger is missing, before each line
+    local why = exit_fd:gsub("^setpriv ", "pasta "):gsub("Failed to send %d+ bytes to syslog\n", "")
+    return nil, "network (pasta): " .. why
+  end
+  return up, down
+end
+
+-- ---- dns: the sandbox's resolv.conf ----
+
+-- One file per recipe's dns, kept while a sandbox of it lives: [dns] = path.
+local RESOLV_FILES = setmetatable({}, { __mode = "k" })
+local resolv_users = {} -- [path] = how many live sandboxes use it
+
+-- A name of ours (mkstemp's, given back at once) for a directory made by
+-- the first sandbox: mkdir never follows a link planted there meanwhile.
+local function resolv_path(dns)
+  local path = RESOLV_FILES[dns]
+  if not path then
+    local reserved = os.tmpname()
+    os.remove(reserved)
+    path = reserved .. "/resolv.conf"
+    RESOLV_FILES[dns] = path
+  end
+  return path
+end
+
+local function resolv_text(dns)
+  local lines = { "# network.dns of an nsbox recipe" }
+  for _, server in ipairs(dns.servers) do lines[#lines + 1] = "nameserver " .. server end
+  if #dns.search > 0 then lines[#lines + 1] = "search " .. table.concat(dns.search, " ") end
+  if #dns.options > 0 then lines[#lines + 1] = "options " .. table.concat(dns.options, " ") end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- Readable by every user of the sandbox (0755, 0644), whatever the caller's umask.
+local function write_resolv(dns, path)
+  local dir = path:match("^(.*)/")
+  local ok, message = core.mkdir(dir, 448)
+  local f
+  if ok then ok, message = core.chmod(dir, 493) end
+  if ok then f, message = io.open(path, "w") end
+  if f then
+    ok, message = f:write(resolv_text(dns))
+    f:close()
+  end
+  if ok then ok, message = core.chmod(path, 420) end
+  if not (f and ok) then return nil, ("network.dns: %s"):format(message) end
+  return true
+end
+
+-- up and down for the recipe's resolv.conf: written by the first of its sandboxes, removed after the last.
+local function resolv(dns)
+  local path, held = resolv_path(dns), false
+  local function down()
+    if not held then return end
+    held = false
+    resolv_users[path] = resolv_users[path] - 1
+    if resolv_users[path] == 0 then
+      resolv_users[path] = nil
+      os.remove(path)
+      os.remove(path:match("^(.*)/"))
+    end
+  end
+  local function up()
+    held = true
+    resolv_users[path] = (resolv_users[path] or 0) + 1
+    if resolv_users[path] > 1 then return true end
+    return write_resolv(dns, path)
+  end
+  return up, down
+end
+
+-- The bind of the recipe's resolv.conf, for nsbox.rootfs to place after the
+-- recipe's mounts (a tmpfs on /etc does not hide it) and before the switch of
+-- root (its source is the caller's file); read-only, as the sandboxes of one
+-- recipe share it. nil without network.dns.
+function M.resolv_mount(r)
+  local dns = r.network and r.network.dns
+  if not dns then return nil end
+  return { type = "bind", source = resolv_path(dns), target = "/etc/resolv.conf", readonly = true,
+    recursive = false }
+end
+
 -- After a crash: the leases of processes that are gone, and the bridges and
 -- NAT tables only they used, removed in the caller's network namespace.
 -- note(text) is told each thing removed. true | nil, message.
@@ -568,13 +744,25 @@ local function own_namespace_only(up)
   end
 end
 
+local MODE_SETUP = { veth = veth, slirp4netns = slirp4netns, pasta = pasta }
+
+-- The up and down of two setups as one: the first up, then the second; down in reverse.
+local function both(up1, down1, up2, down2)
+  local function up(pid)
+    local ok, message = up1(pid)
+    if ok then ok, message = up2(pid) end
+    return ok, message
+  end
+  return up, function() down2(); down1() end
+end
+
 -- For core.spawn: before_release(pid) sets up r's network for the waiting
 -- child, after_exit() takes it down. nil when r has no network.
 function M.attach(r)
   local n = r.network
   if not n then return nil end
-  local up, down
-  if n.mode == "veth" then up, down = veth(n) else up, down = slirp4netns(n) end
+  local up, down = (MODE_SETUP[n.mode])(n)
+  if n.dns then up, down = both(up, down, resolv(n.dns)) end
   return own_namespace_only(up), down
 end
 

@@ -374,11 +374,30 @@ end
 
 local TMPFS_KEYS = { size = "^%d+[kKmMgG%%]?$", mode = "^[0-7]+$", uid = "^%d+$", gid = "^%d+$" }
 
-local function tmpfs(m, o)
+-- Whether the directory at path holds nothing (or is not there).
+local function empty_dir(path)
+  local pipe = io.popen("ls -A -- '" .. path:gsub("'", "'\\''") .. "' 2>/dev/null")
+  local first = pipe:read("l")
+  pipe:close()
+  return first == nil
+end
+
+-- tmpcopyup (podman's --read-only /tmp, /run, /var/tmp) copies what the rootfs has there into the new
+-- tmpfs: nsbox copies nothing, so it takes the option only where there is nothing to copy.
+local function tmpcopyup(m, at, rootfs)
+  local dir = (rootfs or "") .. m.destination
+  if not rootfs or not empty_dir(dir) then
+    unsupported_value("tmpcopyup", at, ("nsbox copies nothing into a tmpfs, and %s is not empty"):format(dir))
+  end
+end
+
+local function tmpfs(m, o, _, rootfs)
   local entry, options = { type = "tmpfs", target = m.destination }, {}
   for _, word in ipairs(o.words) do
     local key, value = word:match("^(%a+)=(.*)$")
-    if TMPFS_KEYS[key] and value:match(TMPFS_KEYS[key]) then
+    if word == "tmpcopyup" then
+      tmpcopyup(m, o.at[word], rootfs)
+    elseif TMPFS_KEYS[key] and value:match(TMPFS_KEYS[key]) then
       entry[key] = (key == "uid" or key == "gid") and tonumber(value) or value
     else
       options[#options + 1] = word
@@ -395,7 +414,7 @@ end
 -- Runtimes make /dev a tmpfs and fill it with the spec's default devices:
 -- that is what nsbox's minimal /dev is, so it stands in for the tmpfs, which
 -- may have only the options the runtimes write for it.
-local DEV_OPTIONS = set_of { "nosuid", "strictatime", "mode=755", "size=65536k" }
+local DEV_OPTIONS = set_of { "nosuid", "noexec", "strictatime", "mode=755", "size=65536k" } -- nsbox's is nosuid, noexec
 
 local function dev(_, o)
   for _, word in ipairs(o.words) do
@@ -415,7 +434,7 @@ end
 local KINDS = { proc = pseudo_fs, sysfs = pseudo_fs, mqueue = pseudo_fs, tmpfs = tmpfs, devpts = devpts }
 
 -- One OCI mount: one to three recipe mounts.
-local function mount(m, path, bundle)
+local function mount(m, path, bundle, rootfs)
   object(m, path, { destination = true, source = true, type = true, options = true })
   absolute(m.destination, path .. ".destination")
   local o = sort_options(m.options, path .. ".options")
@@ -425,7 +444,7 @@ local function mount(m, path, bundle)
   else
     local kind = str(m.type, path .. ".type")
     local kind_of = (kind == "tmpfs" and m.destination == "/dev") and dev or KINDS[kind] or filesystem
-    entries = kind_of(m, o, path)
+    entries = kind_of(m, o, path, rootfs)
   end
   for _, word in ipairs(o.propagation) do
     entries[#entries + 1] = { type = "mount", target = m.destination, options = { word } }
@@ -436,7 +455,7 @@ end
 local function mounts(list, r, ns, bundle)
   r.mounts = {}
   for i, m in ipairs(array(list, "mounts")) do
-    for _, entry in ipairs(mount(m, item("mounts", i), bundle)) do r.mounts[#r.mounts + 1] = entry end
+    for _, entry in ipairs(mount(m, item("mounts", i), bundle, r.rootfs)) do r.mounts[#r.mounts + 1] = entry end
   end
   if #r.mounts > 0 then needs_new(ns, "mount", "mounts") end
 end
@@ -550,6 +569,25 @@ local function seccomp_rule(s, path)
   return #rule.syscalls > 0 and rule or nil
 end
 
+-- A call given two unconditional actions (podman's profile allows setns, then denies it with EPERM): runc
+-- and crun keep the first, as libseccomp does, where nsbox's seccomp key refuses the pair. The later
+-- rule loses the call here, and the rule itself if that was its only one.
+local function first_unconditional_wins(rules)
+  local taken, kept = {}, {}
+  for _, rule in ipairs(rules) do
+    if not rule.args then
+      local names = {}
+      for _, name in ipairs(rule.syscalls) do
+        if not taken[name] then names[#names + 1] = name end
+        taken[name] = true
+      end
+      rule.syscalls = names
+    end
+    if #rule.syscalls > 0 then kept[#kept + 1] = rule end
+  end
+  return kept
+end
+
 local function seccomp(sc, path)
   object(sc, path, SECCOMP)
   local p = { default = seccomp_action(sc.defaultAction, field(path, "defaultAction")), rules = {}, flags = {} }
@@ -564,6 +602,7 @@ local function seccomp(sc, path)
   for i, s in ipairs(array(sc.syscalls or {}, field(path, "syscalls"))) do
     p.rules[#p.rules + 1] = seccomp_rule(s, item(field(path, "syscalls"), i))
   end
+  p.rules = first_unconditional_wins(p.rules)
   return p
 end
 

@@ -15,6 +15,7 @@
 local check = require "nsbox.check"
 local core = require "nsbox.core"
 local mounts = require "nsbox.mounts"
+local network = require "nsbox.network"
 
 local invalid = check.invalid
 
@@ -240,7 +241,7 @@ local function enter_root(r, add)
 end
 
 -- The steps, in order: the rootfs bound onto itself (pivot_root needs a
--- mount point), the mounts, sysctls, read-only and masked paths, the switch
+-- mount point), the mounts, network.dns's resolv.conf, sysctls, read-only and masked paths, the switch
 -- of root, then the changes to the new root as a whole.
 --
 -- Every step placed under the rootfs resolves its target inside it
@@ -265,6 +266,8 @@ function M.compile(r, _, add)
       add_inside(step)
     end)
   end
+  local resolv = network.resolv_mount(r)
+  if resolv then mounts.steps(resolv, at, add_inside) end
   hardening_steps(r, at, add_inside)
   if root then enter_root(r, add) end
   if r.propagation then

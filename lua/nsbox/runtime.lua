@@ -25,7 +25,7 @@ local S = require "nsbox.runtime_state"
 local function lazy(name)
   return setmetatable({}, { __index = function(_, key) return require(name)[key] end })
 end
-local nsbox, oci, hooks = lazy "nsbox", lazy "nsbox.oci", lazy "nsbox.runtime_hooks"
+local nsbox, oci, hooks, cgroups = lazy "nsbox", lazy "nsbox.oci", lazy "nsbox.runtime_hooks", lazy "nsbox.cgroups"
 
 local M = {}
 
@@ -134,8 +134,7 @@ end
 
 -- A translation's refusal without the Lua position of the call that raised it.
 local function translated(config, bundle)
-  -- A detached container outlives this process, which would remove (and empty) cgroups made for it.
-  local ok, r = pcall(oci.translate, config, bundle, { cgroups = false })
+  local ok, r = pcall(oci.translate, config, bundle)
   if not ok then error((tostring(r):gsub("^[^\n]-:%d+: (nsbox)", "%1")), 0) end
   return r
 end
@@ -176,8 +175,18 @@ local function start_failure(argv0, message, errno)
   return ('exec failed: unable to start container process: exec: "%s": %s'):format(argv0, why)
 end
 
--- The pids of the container: every process in its PID namespace when it has its own, else its pid.
-local function container_pids(pid)
+-- The container's cgroups, where create made them (nsbox.cgroups' record in the state).
+local function cgroup_of(c)
+  return c.fields.cgroup and cgroups.adopt(c.fields.cgroup)
+end
+
+-- The pids of the container: those in its cgroups, else every process in its PID namespace when it has its
+-- own, else its pid.
+local function container_pids(c)
+  local cg = cgroup_of(c)
+  local in_cgroup = cg and cg:pids()
+  if in_cgroup then return in_cgroup end
+  local pid = c.fields.pid
   local theirs = core.nsid(pid, "pid")
   if not theirs or theirs == core.nsid(nil, "pid") then return { pid } end
   local pids = {}
@@ -210,10 +219,28 @@ local function config_of(bundle)
   return read_json(bundle .. "/config.json", "config.json")
 end
 
+-- Every container gets cgroups where the caller may make them (in every hierarchy, for update and pause),
+-- named after it unless linux.cgroupsPath places them. nsbox makes cgroups only beneath its caller's: an
+-- absolute cgroupsPath elsewhere (podman's /libpod_parent/libpod-ID, called by conmon in
+-- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup.
+local function with_cgroups(r, id)
+  if not r.cgroup and not cgroups.possible() then return end
+  r.cgroup = r.cgroup or {}
+  r.cgroup.every_hierarchy = true
+  local path = r.cgroup.path
+  if not path then
+    r.cgroup.name = "nsbox-" .. id:gsub("[^%w._-]", "_")
+  elseif path:sub(1, 1) == "/" and not cgroups.beneath_caller(path) then
+    r.cgroup.path = path:gsub("^/+", "")
+    log("debug", ("cgroupsPath %s is made beneath the caller's cgroup, as %s"):format(path, r.cgroup.path))
+  end
+end
+
 -- The process a spawn runs: the translation's recipe without an init (the
 -- container's process is its PID 1, as runc makes it).
-local function container_recipe(config, bundle)
+local function container_recipe(config, bundle, id)
   local r = translated(config, bundle)
+  with_cgroups(r, id)
   local argv = r.argv
   if not argv then fail("config.json: process.args is required") end
   return nsbox.recipe(r, { init = false }), argv, r.tty
@@ -263,7 +290,7 @@ end
 
 -- Spawn the container with opts (park: parked on its exec.sock); its pid in the state and the pid file.
 local function spawn_into(c, opts, config, bundle)
-  local recipe, argv, tty = container_recipe(config, bundle)
+  local recipe, argv, tty = container_recipe(config, bundle, c.fields.id)
   local options = spawn_options(opts, tty)
   local park
   if opts.parked then
@@ -273,6 +300,7 @@ local function spawn_into(c, opts, config, bundle)
   local proc, message = nsbox.spawn(recipe, argv, options)
   if park then core.close(park) end
   if not proc then fail(message) end
+  c.fields.cgroup = proc.cgroup and proc.cgroup:record()
   hand_terminal(proc, opts)
   c.fields.pid, c.fields.argv0 = proc.pid, argv[1]
   c.fields.start_time = select(2, S.process(proc.pid))
@@ -282,10 +310,17 @@ local function spawn_into(c, opts, config, bundle)
   return proc
 end
 
+-- The container killed, its cgroups removed (killing what is left there), its poststop hooks run, its state gone.
 local function destroy(c)
+  local cg = cgroup_of(c)
   if c:alive() then
-    for _, pid in ipairs(container_pids(c.fields.pid)) do core.kill(pid, 9) end
+    for _, pid in ipairs(container_pids(c)) do core.kill(pid, 9) end
+    if cg then cg:freeze(false) end -- a process frozen by cgroup v1's freezer dies only once thawed
     if not core.wait_gone(c.fields.pid, 10000) then fail("container %s did not die of SIGKILL", c.fields.id) end
+  end
+  if cg then
+    local ok, message = cg:remove()
+    if not ok then log("warning", message .. " (left behind)") end
   end
   run_hooks_logged(c, "poststop", "stopped")
   c:remove()
@@ -350,7 +385,7 @@ local function kill(root, id, opts, sig)
   local signal = signal_number(sig or "SIGTERM")
   local c = open(root, id)
   if c:status() == "stopped" then fail("container not running") end
-  local pids = opts.all and container_pids(c.fields.pid) or { c.fields.pid }
+  local pids = opts.all and container_pids(c) or { c.fields.pid }
   for _, pid in ipairs(pids) do core.kill(pid, signal) end
   c:unlock()
 end
@@ -362,7 +397,7 @@ local function delete(root, id, opts)
     fail(message)
   end
   local status = c:status()
-  if status == "running" and not opts.force then
+  if status ~= "stopped" and status ~= "created" and not opts.force then
     c:unlock()
     fail("cannot delete container %s that is not stopped: %s", id, status)
   end
@@ -443,9 +478,11 @@ local function exec(root, id, opts, argv)
   if c:status() == "stopped" then fail("cannot exec in a stopped container") end
   local pid = c.fields.pid
   local p = exec_process(c, opts, argv)
+  local joins_cgroups = c.fields.cgroup ~= nil
   c:unlock()
   local r = translated({ process = p })
   r.join, r.namespaces = pid, {}
+  if joins_cgroups then r.cgroup = { join = pid } end
   local recipe = nsbox.recipe(r)
   local options = spawn_options({ ["console-socket"] = opts["console-socket"], detached = opts.detach,
     ["preserve-fds"] = opts["preserve-fds"] }, r.tty)
@@ -487,11 +524,78 @@ end
 
 local function ps(root, id, opts)
   local c = open(root, id)
-  local pids = c:alive() and container_pids(c.fields.pid) or {}
+  local pids = c:alive() and container_pids(c) or {}
   c:unlock()
   if opts.format == "json" then return print("[" .. table.concat(pids, ",") .. "]") end
   print("PID")
   for _, pid in ipairs(pids) do print(pid) end
+end
+
+-- ---- pause, resume and update: the container's cgroups ----
+
+local function cgroup_or_fail(c)
+  local cg = cgroup_of(c)
+  if not cg then
+    c:unlock()
+    fail("container %s has no cgroups (its caller could make none)", c.fields.id)
+  end
+  return cg
+end
+
+local function freeze(root, id, frozen)
+  local c = open(root, id)
+  local status = c:status()
+  if frozen and status ~= "running" then fail("container not running") end
+  if not frozen and status ~= "paused" then fail("container not paused") end
+  local ok, message = cgroup_or_fail(c):freeze(frozen)
+  if not ok then fail(message) end
+  c:unlock()
+end
+
+-- runc update's flags -> where they go in linux.resources, and how their values read.
+local UPDATE = {
+  memory = { "memory", "limit", "size" }, ["memory-swap"] = { "memory", "swap", "size" },
+  ["memory-reservation"] = { "memory", "reservation", "size" }, ["pids-limit"] = { "pids", "limit" },
+  ["cpu-quota"] = { "cpu", "quota" }, ["cpu-period"] = { "cpu", "period" }, ["cpu-share"] = { "cpu", "shares" },
+  ["cpuset-cpus"] = { "cpu", "cpus", "text" }, ["cpuset-mems"] = { "cpu", "mems", "text" },
+  ["blkio-weight"] = { "blockIO", "weight" },
+}
+local UPDATE_FLAGS = { resources = "value", r = "=resources" }
+for name in pairs(UPDATE) do UPDATE_FLAGS[name] = "value" end
+
+-- linux.resources from --resources (a file, or "-": stdin) and the flags, which override it.
+local function new_resources(opts)
+  local res = {}
+  if opts.resources == "-" then
+    local ok, value = pcall(cjson.decode, io.read("a"))
+    if not ok or type(value) ~= "table" then fail("--resources: invalid JSON on stdin") end
+    res = value
+  elseif opts.resources then
+    res = read_json(opts.resources, "--resources")
+  end
+  res.devices = nil -- runc update leaves device rules as create wrote them
+  for flag, to in pairs(UPDATE) do
+    local word = opts[flag]
+    if word then
+      local value = to[3] == "text" and word or to[3] == "size" and cgroups.size(word, "--" .. flag)
+        or math.tointeger(tonumber(word)) or fail("--%s must be a number, got %s", flag, word)
+      res[to[1]] = res[to[1]] or {}
+      res[to[1]][to[2]] = value
+    end
+  end
+  return res
+end
+
+local function update(root, id, opts)
+  local c = open(root, id)
+  if c:status() == "stopped" then fail("container not running") end
+  local cg = cgroup_or_fail(c)
+  local r = translated({ linux = { resources = new_resources(opts) } })
+  if r.cgroup then
+    local ok, message = cg:update { limits = r.cgroup.limits, unified = r.cgroup.unified }
+    if not ok then fail(message) end
+  end
+  c:unlock()
 end
 
 -- ---- features and spec ----
@@ -508,10 +612,7 @@ end
 
 -- ---- the command line ----
 
-local UNSUPPORTED = {
-  pause = "no cgroup freezer", resume = "no cgroup freezer", update = "no cgroups of its own",
-  checkpoint = "no CRIU", restore = "no CRIU", events = "no cgroup statistics",
-}
+local UNSUPPORTED = { checkpoint = "no CRIU", restore = "no CRIU", events = "no cgroup statistics" }
 
 M.VERBS = {
   create = { flags = CREATE, run = function(root, o, args, i) create(root, operand(args, i, "create"), o) end },
@@ -533,6 +634,9 @@ M.VERBS = {
     run = function(root, o) list(root, o) end },
   ps = { flags = { format = "value", f = "=format" },
     run = function(root, o, args, i) ps(root, operand(args, i, "ps"), o) end },
+  pause = { flags = {}, run = function(root, _, args, i) freeze(root, operand(args, i, "pause"), true) end },
+  resume = { flags = {}, run = function(root, _, args, i) freeze(root, operand(args, i, "resume"), false) end },
+  update = { flags = UPDATE_FLAGS, run = function(root, o, args, i) update(root, operand(args, i, "update"), o) end },
   features = { flags = {}, stateless = true, run = function()
     local config = require "nsbox.runtime_config"
     print(config.pretty(config.features()))
@@ -574,7 +678,8 @@ end
 function M.main(args)
   local ok, message = pcall(dispatch, args)
   if ok then os.exit(0) end
-  message = tostring(message)
+  -- A refusal of nsbox.check's (a limit's value, from update's flags) carries its message.
+  message = type(message) == "table" and message.message or tostring(message)
   log("error", message)
   io.stderr:write("nsbox: ", message, "\n")
   os.exit(1)

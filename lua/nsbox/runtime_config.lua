@@ -67,7 +67,7 @@ function M.features()
     linux = {
       namespaces = { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" },
       capabilities = upper_caps(),
-      cgroup = { v1 = false, v2 = false, systemd = false, systemdUser = false },
+      cgroup = { v1 = true, v2 = true, systemd = false, systemdUser = false },
       seccomp = { enabled = false },
       apparmor = { enabled = false },
       selinux = { enabled = false },

@@ -7,7 +7,7 @@
 --
 -- The status is not stored but read from the process each time, as runc
 -- does: a process that is gone or a zombie is stopped, one still waiting on
--- exec.sock is created, any other is running. The pid is checked against its
+-- exec.sock is created, one whose cgroups are frozen paused, any other running. The pid is checked against its
 -- start time, so a reused pid is not taken for the container.
 
 local core = require "nsbox.core"
@@ -145,7 +145,9 @@ end
 function Container:status()
   if not self.fields.pid then return "creating" end
   if not self:alive() then return "stopped" end
-  return core.realpath(self:socket()) and "created" or "running"
+  if core.realpath(self:socket()) then return "created" end
+  local cgroup = self.fields.cgroup
+  return cgroup and require("nsbox.cgroups").adopt(cgroup):frozen() and "paused" or "running"
 end
 
 -- JSON text as runc writes it: cjson's "\/" is plain "/" there.
