@@ -399,6 +399,19 @@ static _Noreturn void supervise(const struct child_args *args, int (*fn)(void *)
 }
 
 /*
+ * The rest of a plan that joined a PID namespace runs where that
+ * namespace's processes can see it, still sharing the caller's memory and
+ * holding its descriptors until exec. Non-dumpable, its /proc/PID/mem and
+ * fd and ptrace are closed to them (short of CAP_SYS_PTRACE over the
+ * caller). The flag is the memory's, so the caller has it too until the
+ * spawn is over (spawn.c puts it back).
+ */
+static int hide_memory(void)
+{
+	return prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+}
+
+/*
  * Run the plan from step from. A fork step hands the rest to a child (PID
  * and time namespaces that were joined or unshared take only children made
  * afterwards) and stays as its relay; with init, the command is the child
@@ -413,7 +426,7 @@ static _Noreturn void run_plan(const struct child_args *args, size_t from, int d
 		if (plan->steps[i].op == STEP_FORK) {
 			struct resume rest = {.args = args, .step = i + 1, .depth = depth + 1, .owned = owned};
 
-			if (plan->die_with_parent && die_with_parent(args->report_fd) < 0)
+			if ((plan->die_with_parent && die_with_parent(args->report_fd) < 0) || hide_memory() < 0)
 				report_and_exit(args, i);
 			supervise(args, resume_plan, &rest, i);
 		}

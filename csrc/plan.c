@@ -486,12 +486,12 @@ static int l_plan(lua_State *L)
 	}
 	lua_pop(L, 1);
 	plan->nsteps = nsteps;
-	plan->supervised = plan->init;
 	for (size_t i = 0; i < nsteps; i++) {
-		plan->supervised |= plan->steps[i].op == STEP_FORK;
+		plan->forks |= plan->steps[i].op == STEP_FORK;
 		plan->seccomp = plan->steps[i].op == STEP_SECCOMP ? &plan->steps[i] : plan->seccomp;
 		owned += plan->steps[i].owned;
 	}
+	plan->supervised = plan->init || plan->forks;
 	if (owned > NSBOX_OWNED_MAX) { /* the recipe's mistake: no position of nsbox's own in the message */
 		lua_pushfstring(L, "'mounts': at most %d tmpfs and dev mounts (the rootfs included), got %d",
 				NSBOX_OWNED_MAX, (int)owned);

@@ -150,6 +150,7 @@ struct plan {
 	bool new_session;     /* a session of its own even for an interactive job */
 	const char *argv0;    /* NULL, or the command's argv[0] when it differs from the name looked up */
 	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
+	bool forks;           /* a fork step: the rest of the plan runs where the joined namespace's processes see it */
 	const struct step *seccomp; /* NULL, or the seccomp step, run by the command's process just before exec */
 	size_t nsteps;
 	struct step steps[];

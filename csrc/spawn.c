@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -483,7 +484,7 @@ static int l_spawn(lua_State *L)
 	sigset_t all, old;
 	struct process *proc;
 	const char *failed[2]; /* the op and the words of a failure before the clone */
-	int result, files, json_status_fd, cgroup;
+	int result, files, json_status_fd, cgroup, dumpable;
 	int tty = read_options(L, plan, &args, &json_status_fd);
 
 	read_command(L, plan, &args);
@@ -511,7 +512,10 @@ static int l_spawn(lua_State *L)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
+	dumpable = plan->forks ? prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L) : 0;
 	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files, cgroup);
+	if (dumpable == 1) /* the child hid our memory (child.c, hide_memory); no process shares it now */
+		prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L);
 	proc->json_status_fd = json_status_fd;
 	close_fd(&args.cgroup_fd);
 	if (result == 1 && cgroup) { /* the handle's from now: finished by wait and close */

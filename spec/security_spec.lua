@@ -51,6 +51,28 @@ exit 7]]
   end)
 end)
 
+describe("joining a running sandbox", function()
+  -- The rest of a join plan runs inside the sandbox's PID namespace before
+  -- its exec, sharing the caller's memory: a process of the sandbox watching
+  -- /proc must not get into it (the review's reproduction, 2026-12-02).
+  H.root_it("keeps the caller's memory out of reach of the sandbox's processes", function()
+    local dir = H.temp_dir()
+    local probe = dir .. "/mem-probe"
+    local _, err, code = H.sh(("cc -std=c11 -static -o %s spec/support/mem_probe.c"):format(H.quote(probe)))
+    assert.equal(0, code, err)
+    local nsbox = require "nsbox"
+    local caps = { keep = { "chown", "setuid", "setgid", "dac_override" } }
+    local box = assert(nsbox.spawn(nsbox.recipe { namespaces = { "pid", "mount" }, caps = caps,
+      mounts = { { type = "proc", target = "/proc" } } }, { probe }, { stdout = "pipe" }))
+    local join = nsbox.compile(nsbox.recipe { join = box.pid, caps = caps })
+    for _ = 1, 300 do assert(nsbox.run(join, { "/bin/true" })) end
+    box:kill("KILL")
+    box:wait()
+    local seen = box.stdout:read("a")
+    assert.is_nil(seen:match("opened lua[^\n]*"), seen)
+  end)
+end)
+
 describe("a sandbox that is not an interactive job", function()
   -- TIOCSTI (0x5412 on Linux) pushes a byte into the input of fd 0's terminal.
   local PUSH = [[perl -e 'my $c = "x"; print ioctl(STDIN, 0x5412, $c) ? "pushed\n" : "refused: $!\n"']]
