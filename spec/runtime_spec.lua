@@ -257,6 +257,17 @@ describe("nsbox as an OCI runtime", function()
     assert.equal(1, code)
     assert.matches("systemd%-cgroup", err)
   end)
+
+  H.root_it("words a recipe the bundle makes invalid without a Lua position", function()
+    local b = bundle { "true" }
+    local c = cjson.decode(H.slurp(b .. "/config.json"))
+    c.root.path = "/"
+    H.write(b .. "/config.json", cjson.encode(c))
+    local _, err, code = H.sh(("bin/nsbox --root %s create --bundle %s %s"):format(root, b, ID))
+    assert.equal(1, code)
+    assert.matches("^nsbox: nsbox.recipe: 'rootfs'", err)
+    assert.is_nil(err:find("%.lua:%d+:"), err)
+  end)
 end)
 
 describe("the runtime's console socket", function()
