@@ -274,10 +274,18 @@ local function native_family()
   return table.move(FAMILIES[NAMES.native] or { NAMES.native }, 1, 3, 1, {})
 end
 
-M.default = require("nsbox.seccomp_default")(native_family())
-
--- The profiles --seccomp takes by name.
-M.PROFILES = { default = M.default }
+-- The profiles --seccomp takes by name. nsbox.seccomp.default is built on
+-- first use: most recipes have no filter, and a whole command pays for
+-- every module it loads.
+local LAZY = { default = function() return require("nsbox.seccomp_default")(native_family()) end }
+M.PROFILES = setmetatable({}, { __index = function(profiles, name)
+  local make = LAZY[name]
+  if not make then return nil end
+  local profile = make()
+  rawset(profiles, name, profile)
+  return profile
+end })
+setmetatable(M, { __index = function(_, name) if LAZY[name] then return M.PROFILES[name] end end })
 
 local function read_descriptor(fd)
   local file, message = io.open("/proc/self/fd/" .. fd, "rb")
