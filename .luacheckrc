@@ -2,7 +2,6 @@
 std = "lua54"
 max_line_length = 120
 files["spec/"] = { std = "+busted" }
-files["bin/nsbox"] = { globals = { "package" } }
 exclude_files = { "build/", "lua_modules/", ".luarocks/" }
 -- Plan builders share one signature; not every one uses every argument.
 unused_args = false

@@ -1,5 +1,6 @@
-# nsbox: build the nsbox.core module in place (build/nsbox/core.so) so specs
-# and recipes run from the tree; `install` goes through luarocks.
+# nsbox: build the nsbox.core module in place (build/nsbox/core.so) and the
+# nsbox command (bin/nsbox) so specs and recipes run from the tree; `install`
+# goes through luarocks.
 
 LUA_VERSION ?= 5.4
 LUA_INC     ?= /usr/include/lua$(LUA_VERSION)
@@ -13,25 +14,48 @@ SECCOMP_INC ?= /usr/include
 SECCOMP_LIB ?= /usr/lib
 ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) -I$(SECCOMP_INC) $(CFLAGS)
 LIBS        := -L$(CAP_LIB) -lcap -L$(SECCOMP_LIB) -lseccomp
+# The interpreter that precompiles the modules, and the library the command
+# embeds: the same Lua version. Linked statically, the command relocates no
+# shared Lua (and gets no readline); -Wl,-E exports its Lua API to the C
+# modules it loads (nsbox.core, cjson).
+LUA         ?= lua$(LUA_VERSION)
+LUA_LIB     ?= -l:liblua$(LUA_VERSION).a
 
 SRC := $(wildcard csrc/*.c)
-OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC))
+HEADERS := csrc/nsbox.h csrc/plan.h csrc/modules.h
+# The Lua modules, precompiled by tools/embed.lua into one C file.
+LUA_MODULES := $(wildcard lua/nsbox/*.lua)
+EMBEDDED := build/obj/gen/modules.o
+OBJ := $(patsubst csrc/%.c,build/obj/%.o,$(SRC)) $(EMBEDDED)
 MODULE := build/nsbox/core.so
+COMMAND := bin/nsbox
 # Beside the module: exec'd by the sandbox, so static, to run inside any rootfs.
 INIT := build/nsbox/nsbox-init
 INIT_SRC := csrc/init/nsbox-init.c
 
 .PHONY: all setup demo test check asan fuzz bench install rock-install clean doc lint pack
 
-all: $(MODULE) $(INIT)
+all: $(MODULE) $(INIT) $(COMMAND)
 
-build/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
+build/obj/%.o: csrc/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/gen/modules.c: tools/embed.lua $(LUA_MODULES)
+	@mkdir -p $(dir $@)
+	$(LUA) tools/embed.lua $@ $(LUA_MODULES)
+
+$(EMBEDDED): build/gen/modules.c csrc/modules.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icsrc -c $< -o $@
 
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(OBJ) $(LIBS)
+
+$(COMMAND): csrc/cmd/nsbox.c build/obj/modules.o $(EMBEDDED)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARNINGS) -I$(LUA_INC) $(CFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) -lm -ldl
 
 $(INIT): $(INIT_SRC)
 	@mkdir -p $(dir $@)
@@ -44,6 +68,7 @@ rock-install: all
 	install -d $(INST_LUADIR)/nsbox/recipes
 	install -m 644 recipes/*.lua $(INST_LUADIR)/nsbox/recipes/
 	install -m 755 $(MODULE) $(INIT) $(INST_LIBDIR)/nsbox/
+# The rockspec's build.install.bin installs $(COMMAND).
 
 # Packages, and `lua` running Lua 5.4 (see setup.sh).
 setup:
@@ -88,14 +113,18 @@ check: all
 # The module built with ASan and UBSan, for what valgrind cannot follow: the
 # child that shares our memory (CLONE_VM) on the unprivileged path.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ASAN_OBJ   := $(patsubst csrc/%.c,build-asan/obj/%.o,$(SRC))
+ASAN_OBJ   := $(patsubst csrc/%.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/modules.o
 ASAN_SPECS := spec/run_spec.lua spec/privileges_spec.lua spec/recipe_spec.lua spec/mounts_spec.lua \
               spec/rootfs_spec.lua spec/recipes_spec.lua spec/join_spec.lua spec/lsns_spec.lua \
               spec/streams_spec.lua spec/terminal_spec.lua spec/security_spec.lua
 
-build-asan/obj/%.o: csrc/%.c csrc/nsbox.h csrc/plan.h
+build-asan/obj/%.o: csrc/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+build-asan/obj/gen/modules.o: build/gen/modules.c csrc/modules.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Icsrc -c $< -o $@
 
 build-asan/nsbox/core.so: $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
@@ -129,11 +158,11 @@ pack:
 
 # luacheck (Debian's lua-check, from setup.sh), with .luacheckrc.
 lint:
-	luacheck --no-color -q lua spec bench doc recipes bin/nsbox
+	luacheck --no-color -q lua spec bench doc recipes tools
 
 # The man page and doc/command.md's flag table, from nsbox.flags.
 doc: all
 	lua doc/generate.lua
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(COMMAND)

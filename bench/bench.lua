@@ -226,7 +226,10 @@ local function timing(result)
   return ("%.2f (%.2f-%.2f)"):format(result.median, result.p25, result.p75)
 end
 
-local NSBOX_ALL = { "lua", "recipes/all.lua", "/bin/true" }
+local NSBOX_ALL = { "bin/nsbox", "all", "/bin/true" }
+local SCRIPT_ALL = { "lua", "recipes/all.lua", "/bin/true" }
+local LUA_BARE = { "lua5.4", "-e", "" } -- the interpreter's own start
+local PROCESS = { "/bin/true" } -- a process's own start
 local UNSHARE = { "unshare", "--user", "--map-root-user", "--uts", "--ipc", "--pid", "--fork", "--mount", "--net",
   "--mount-proc", "/bin/true" }
 local BWRAP = { "bwrap", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "/bin/true" }
@@ -277,8 +280,8 @@ local function oci(bundle)
   if not exists("recipes/oci.lua") then return nil end
   local crun = { "crun", "--cgroup-manager=disabled", "run", "--bundle", bundle, "nsbox-bench-" .. PID }
   local wrapper, note = cgroup_wrapper()
-  progress("whole command: oci.lua vs crun, %d runs each (%s)", RUNS, bundle)
-  return whole_commands({ "lua", "recipes/oci.lua", bundle }, { crun }, wrapper), note
+  progress("whole command: nsbox oci vs crun vs oci.lua, %d runs each (%s)", RUNS, bundle)
+  return whole_commands({ "bin/nsbox", "oci", bundle }, { crun, { "lua", "recipes/oci.lua", bundle } }, wrapper), note
 end
 
 -- nsbox.seccomp.default as linux.seccomp for a command without
@@ -412,8 +415,8 @@ end
 local function main()
   local date = capture("date -u '+%Y-%m-%d %H:%M:%S UTC'")
   local rows = in_process()
-  progress("whole command: all.lua vs unshare vs bwrap, %d runs each", RUNS)
-  local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP })
+  progress("whole command: nsbox all vs all.lua vs unshare vs bwrap vs lua5.4 -e '' vs /bin/true, %d runs each", RUNS)
+  local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP, SCRIPT_ALL, LUA_BARE, PROCESS })
   local per_spawn = seccomp_per_spawn()
   local oci_results, oci_note = oci(BUNDLE)
   local seccomp_results = oci(seccomp_bundle())
@@ -451,17 +454,22 @@ local function main()
     local x = (mine.failure or peer.failure) and "n/a" or ratio(mine.median, peer.median)
     row(what, timing(mine), peer.failure and (name .. " " .. peer.failure) or (name .. " " .. timing(peer)), x)
   end
-  compare("whole command, `lua recipes/all.lua /bin/true` vs `unshare ... --mount-proc /bin/true`",
-    whole.nsbox, whole[1], "unshare")
-  compare("whole command, `lua recipes/all.lua /bin/true` vs `bwrap --unshare-all ... /bin/true`",
-    whole.nsbox, whole[2], "bwrap")
+  local unshare, bwrap, script = whole[1], whole[2], whole[3]
+  compare("whole command, `nsbox all /bin/true` vs `unshare ... --mount-proc /bin/true`", whole.nsbox, unshare,
+    "unshare")
+  compare("whole command, `nsbox all /bin/true` vs `bwrap --unshare-all ... /bin/true`", whole.nsbox, bwrap, "bwrap")
+  compare("whole command, `lua recipes/all.lua /bin/true` vs unshare", script, unshare, "unshare")
+  compare("whole command, `lua recipes/all.lua /bin/true` vs bwrap", script, bwrap, "bwrap")
+  compare("start of the interpreter alone, `lua5.4 -e ''`, vs unshare", whole[4], unshare, "unshare")
+  compare("start of a process alone, `/bin/true`, vs unshare", whole[5], unshare, "unshare")
   if oci_results then
-    compare(("whole command, `lua recipes/oci.lua BUNDLE` vs `crun --cgroup-manager=disabled run` (busybox "
+    compare(("whole command, `nsbox oci BUNDLE` vs `crun --cgroup-manager=disabled run` (busybox "
       .. "bundle%s)"):format(oci_note), oci_results.nsbox, oci_results[1], "crun")
-    compare("whole command, the same with nsbox.seccomp.default as the bundle's linux.seccomp",
+    compare("whole command, `lua recipes/oci.lua BUNDLE` vs crun", oci_results[2], oci_results[1], "crun")
+    compare("whole command, `nsbox oci` with nsbox.seccomp.default as the bundle's linux.seccomp",
       seccomp_results.nsbox, seccomp_results[1], "crun")
   else
-    row("whole command, `lua recipes/oci.lua BUNDLE` vs `crun run`", "n/a (no recipes/oci.lua yet)", "", "")
+    row("whole command, `nsbox oci BUNDLE` vs `crun run`", "n/a (no recipes/oci.lua yet)", "", "")
   end
   for _, r in ipairs(rows) do
     if r.shape.name:match("seccomp") and r.compiled then
@@ -480,10 +488,18 @@ local function main()
   end
 
   local function rss(result) return result.failure and "n/a" or ("%d KiB"):format(result.rss_kb) end
-  row("peak RSS for one spawn, `lua recipes/all.lua /bin/true` (ru_maxrss from wait4, median of the runs)",
-    rss(whole.nsbox), ("unshare %s; bwrap %s"):format(rss(whole[1]), rss(whole[2])),
-    (whole.nsbox.failure or whole[1].failure) and "n/a"
-      or (ratio(whole.nsbox.rss_kb, whole[1].rss_kb) .. " (vs unshare)"))
+  local peers = ("unshare %s; bwrap %s"):format(rss(unshare), rss(bwrap))
+  local function peak(what, result)
+    row(("peak RSS, %s (ru_maxrss from wait4, median of the runs)"):format(what), rss(result), peers,
+      (result.failure or unshare.failure) and "n/a" or (ratio(result.rss_kb, unshare.rss_kb) .. " (vs unshare)"))
+  end
+  peak("`nsbox all /bin/true`", whole.nsbox)
+  peak("`lua recipes/all.lua /bin/true`", script)
+  if oci_results then
+    row("peak RSS, `nsbox oci BUNDLE`", rss(oci_results.nsbox), "crun " .. rss(oci_results[1]),
+      (oci_results.nsbox.failure or oci_results[1].failure) and "n/a"
+        or (ratio(oci_results.nsbox.rss_kb, oci_results[1].rss_kb) .. " (vs crun)"))
+  end
   if leak_shape then
     local what = ("growth over %d in-process spawns from one Lua state, shape %s:"):format(LEAK, leak_shape)
     row(what .. " VmRSS", ("%+d KiB (%d -> %d)"):format(after.rss_kb - before.rss_kb, before.rss_kb,

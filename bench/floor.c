@@ -12,7 +12,7 @@
  *   bind SOURCE TARGET rec|single CREATE BASE_LEN
  *   symlink SOURCE TARGET BASE_LEN
  *   pivot_root TARGET | chdir TARGET
- *   init PROGRAM                                     (last: /bin/true under nsbox-init)
+ *   init PROGRAM                                     (last: /bin/true under nsbox-init, at its gate)
  *
  * with OPTIONS a comma list of mount(8) words ("" for none), CREATE none,
  * dir or file, and BASE_LEN the length of TARGET's trusted base: what nsbox's
@@ -60,8 +60,6 @@
 
 extern char **environ;
 
-#define UNUSED __attribute__((unused))
-
 /* The steps by name: the plan step each is, and the fields its words fill, in order: s source, t target, f fstype, o options, r rec|single, c create, b base_len. */
 static const struct floor_step {
 	const char *name;
@@ -87,23 +85,29 @@ static struct step plan[NSTEPS_MAX];
 static size_t nplan;
 static const char *init_program; /* the init step's PROGRAM, or NULL without one */
 
-static int exec_true(void *unused UNUSED)
+/* /bin/true once nsbox-init says it is out of reach (nsbox's gate, child.c's wait_for_init). */
+static int exec_true(void *gate_arg)
 {
 	static char *const argv[] = {"/bin/true", NULL};
+	const int *gate = gate_arg;
+	char go;
 
-	execve(argv[0], argv, environ);
+	close(gate[1]);
+	if (read(gate[0], &go, 1) == 1)
+		execve(argv[0], argv, environ);
 	_exit(127);
 }
 
-/* nsbox's init: /bin/true vforked on a second stack, then nsbox-init watching it. */
+/* nsbox's init: /bin/true on a second stack, waiting at the gate, then nsbox-init watching it. */
 static void under_init(void)
 {
 	static char stack[64 * 1024] __attribute__((aligned(16)));
-	char status_text[12], pid_text[12];
+	static int gate[2];
+	char status_text[12], pid_text[12], gate_text[12];
 	int status_fd = open("/dev/null", O_WRONLY);
-	pid_t child = clone(exec_true, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	pid_t child = pipe(gate) < 0 ? -1 : clone(exec_true, stack + sizeof(stack), CLONE_VM | SIGCHLD, gate);
 	char *const argv[] = {"nsbox-init", decimal(status_text, (unsigned int)status_fd),
-			      decimal(pid_text, (unsigned int)child), NULL};
+			      decimal(pid_text, (unsigned int)child), decimal(gate_text, (unsigned int)gate[1]), NULL};
 	char *const envp[] = {NULL};
 
 	if (status_fd >= 0 && child >= 0)

@@ -10,7 +10,7 @@ compile() { cc -O2 -Wall -Wextra -Werror "$@"; }
 mkdir -p build/bench
 # The floor runs the core's own child-side files (those without Lua).
 compile -Icsrc -o build/bench/floor bench/floor.c csrc/child.c csrc/common.c csrc/mount.c csrc/rootfs.c \
-	csrc/caps.c csrc/ns.c csrc/net.c csrc/idmap.c -lcap
+	csrc/caps.c csrc/ns.c csrc/net.c csrc/idmap.c csrc/park.c -lcap
 compile -o build/bench/timer bench/timer.c
 compile -shared -fPIC -I"${LUA_INC:-/usr/include/lua5.4}" -o build/bench/clock.so bench/clock.c
 

@@ -1,6 +1,6 @@
 -- A locked-down sandbox: every namespace, no capabilities, no_new_privs, seccomp, rlimits, an init; works unprivileged.
 --   nsbox locked [CMD [ARG...]]   (or: lua recipes/locked.lua [CMD [ARG...]])
-if type((...)) ~= "table" then return require("nsbox.command").script(arg[0], { ... }) end -- run directly
+if type((...)) ~= "table" then require("nsbox.core") return require("nsbox.command").script(arg[0], { ... }) end
 -- Also: death with the parent, a session of its own, the kernel's interfaces
 -- read-only; run by root, root inside is nobody outside.
 local nsbox = require "nsbox"

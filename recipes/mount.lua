@@ -1,4 +1,4 @@
 -- A new mount namespace with private propagation: what CMD mounts stays inside.
 --   nsbox mount [CMD [ARG...]]   (or: lua recipes/mount.lua [CMD [ARG...]])
-if type((...)) ~= "table" then return require("nsbox.command").script(arg[0], { ... }) end -- run directly
+if type((...)) ~= "table" then require("nsbox.core") return require("nsbox.command").script(arg[0], { ... }) end
 return { namespaces = { "mount" } }

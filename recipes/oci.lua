@@ -1,6 +1,6 @@
 -- Run an OCI runtime-spec bundle as crun would: its config.json says what to run and how.
 --   nsbox oci BUNDLE [CMD [ARG...]]   (or: lua recipes/oci.lua BUNDLE [CMD [ARG...]])
-if type((...)) ~= "table" then return require("nsbox.command").script(arg[0], { ... }) end -- run directly
+if type((...)) ~= "table" then require("nsbox.core") return require("nsbox.command").script(arg[0], { ... }) end
 -- nsbox.oci translates the config; CMD, when given, replaces its process.args.
 local oci = require "nsbox.oci"
 

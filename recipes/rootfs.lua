@@ -1,6 +1,6 @@
 -- CMD in DIR as its root, in the namespaces of all, with /proc, a minimal /dev and a tmpfs /tmp.
 --   nsbox rootfs DIR [CMD [ARG...]]   (or: lua recipes/rootfs.lua DIR [CMD [ARG...]])
-if type((...)) ~= "table" then return require("nsbox.command").script(arg[0], { ... }) end -- run directly
+if type((...)) ~= "table" then require("nsbox.core") return require("nsbox.command").script(arg[0], { ... }) end
 -- Nothing of the host's tree is left reachable; the kernel's interfaces are
 -- read-only, CAP_SYS_ADMIN is dropped, and the command has a session of its
 -- own. Works for an unprivileged user (DIR needs proc, dev and tmp

@@ -21,6 +21,11 @@ describe("the installed rock", function()
     H.sh("rm -rf " .. H.quote(work))
   end)
 
+  it("puts the nsbox command in the tree's bin as the built program, not a Lua script", function()
+    assert.equal("\127ELF", H.slurp(tree .. "/bin/nsbox"):sub(1, 4))
+    assert.same({ "nsbox scm-1\n", "", 0 }, { H.sh(env .. tree .. "/bin/nsbox --version") })
+  end)
+
   H.root_it("puts nsbox in the tree's bin, which runs stock recipes from any directory", function()
     assert.same({ "nsbox\n", "", 0 }, { H.sh(env .. tree .. "/bin/nsbox uts hostname") })
     assert.same({ "0\n", "", 0 }, { H.sh(env .. H.NOBODY .. tree .. "/bin/nsbox user id -u") })

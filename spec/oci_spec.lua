@@ -294,6 +294,16 @@ describe("oci.translate", function()
     assert.equal(38, r.seccomp.errno)
   end)
 
+  it("makes a rule comparing one argument more than once one rule per comparison, as runc and crun do", function()
+    local r = translate [[{ "linux": { "seccomp": { "defaultAction": "SCMP_ACT_ERRNO",
+      "syscalls": [ { "names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
+        { "index": 0, "value": 0, "op": "SCMP_CMP_EQ" }, { "index": 0, "value": 8, "op": "SCMP_CMP_EQ" } ] } ] } } }]]
+    local function allow(value)
+      return { action = "allow", syscalls = { "personality" }, args = { { index = 0, op = "eq", value = value } } }
+    end
+    assert.same({ allow(0), allow(8) }, r.seccomp.rules)
+  end)
+
   it("reads null as absent, and an empty hostname as none", function()
     local r = translate [[{ "ociVersion": "1.0.2", "annotations": { "org.example": "x" }, "hostname": "",
       "hooks": null, "process": { "args": ["true"], "terminal": null, "env": null },

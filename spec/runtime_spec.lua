@@ -178,9 +178,9 @@ describe("nsbox as an OCI runtime", function()
   H.root_it("kills and deletes with an empty environment, signals by name or number", function()
     nsbox("create", "--bundle", dir, ID)
     nsbox("start", ID)
-    local _, err, code = H.sh(("env -i /usr/bin/lua5.4 bin/nsbox --root %s kill %s SIGTERM"):format(root, ID))
+    local _, err, code = H.sh(("env -i bin/nsbox --root %s kill %s SIGTERM"):format(root, ID))
     assert.same({ "", 0 }, { err, code })
-    _, err, code = H.sh(("env -i /usr/bin/lua5.4 bin/nsbox --root %s delete --force %s"):format(root, ID))
+    _, err, code = H.sh(("env -i bin/nsbox --root %s delete --force %s"):format(root, ID))
     assert.same({ "", 0 }, { err, code })
     assert.same({ 1, 'nsbox: unknown signal "SIGNOPE"\n' }, { nsbox("kill", ID, "SIGNOPE") })
   end)
@@ -237,7 +237,7 @@ describe("nsbox as an OCI runtime", function()
     assert.same({ 0, "" }, { nsbox("create", "--bundle", dir, ID) })
     assert.same({ 0, "" }, { nsbox("start", ID) })
     assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
-    assert.equal('prestart "status": "creating"\ncreateRuntime "status": "creating"\n'
+    assert.equal('prestart "status": "created"\ncreateRuntime "status": "creating"\n'
       .. 'poststart "status": "running"\npoststop "status": "stopped"\n', H.slurp(log))
     assert.equal("createContainer in crun\nstartContainer in crun\nstarted\n", H.slurp(out))
     config.hooks = { createRuntime = { { path = "/bin/false" } } }
@@ -256,6 +256,17 @@ describe("nsbox as an OCI runtime", function()
     _, err, code = H.sh(("bin/nsbox --systemd-cgroup --root %s state %s"):format(root, ID))
     assert.equal(1, code)
     assert.matches("systemd%-cgroup", err)
+  end)
+
+  H.root_it("words a recipe the bundle makes invalid without a Lua position", function()
+    local b = bundle { "true" }
+    local c = cjson.decode(H.slurp(b .. "/config.json"))
+    c.root.path = "/"
+    H.write(b .. "/config.json", cjson.encode(c))
+    local _, err, code = H.sh(("bin/nsbox --root %s create --bundle %s %s"):format(root, b, ID))
+    assert.equal(1, code)
+    assert.matches("^nsbox: nsbox.recipe: 'rootfs'", err)
+    assert.is_nil(err:find("%.lua:%d+:"), err)
   end)
 end)
 

@@ -1,6 +1,7 @@
--- nsbox.command: the grammar of the `nsbox` command. bin/nsbox calls main;
--- a recipe file run directly (`lua recipes/uts.lua CMD...`) reaches script
--- through bin/nsbox, so both load and run recipes the same way.
+-- nsbox.command: the grammar of the `nsbox` command. The command's launcher
+-- (nsbox.launcher) calls main; a recipe file run directly (`lua
+-- recipes/uts.lua CMD...`) calls script from its first line, so both load
+-- and run recipes the same way.
 --
 --   nsbox RECIPE [FLAG...] [CMD [ARG...]]   RECIPE: a stock recipe's name, or a file's path
 --   nsbox COMMAND [ARG...]                  help, lsns, enter
@@ -29,10 +30,12 @@ local function rest(args, from)
   return table.move(args, from, #args, 1, {})
 end
 
--- The stock recipes: the recipes directory next to this module, that is
--- lua/nsbox/recipes in a checkout (a link to recipes/) and the installed
--- modules nsbox.recipes.NAME in a rock.
-local STOCK_DIR = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/recipes"
+-- The stock recipes: the recipes directory next to this module's source
+-- (its path is require's second argument, also when its precompiled copy
+-- runs), that is lua/nsbox/recipes in a checkout (a link to recipes/) and
+-- the installed modules nsbox.recipes.NAME in a rock.
+local STOCK_DIR = (select(2, ...) or ""):match("^(.*)/[^/]*$") or "."
+STOCK_DIR = STOCK_DIR .. "/recipes"
 
 local readable = require("nsbox.files").readable
 
@@ -156,7 +159,10 @@ local function run_value(path, value, args, program, parse_flags)
   if type(value) == "string" then return M.run_command(value, args, program) end
   require("nsbox.cli").main(function()
     local fragments, from, options = {}, 1, nil
-    if parse_flags then fragments, from, options = require("nsbox.flags").parse(args, 1) end
+    -- Flag parsing (nsbox.flags) loaded only when a flag follows the recipe.
+    if parse_flags and (args[1] or ""):sub(1, 1) == "-" then
+      fragments, from, options = require("nsbox.flags").parse(args, 1)
+    end
     local recipe, argv = instantiate(path, value, rest(args, from), program, fragments)
     return recipe, argv, options
   end, args)

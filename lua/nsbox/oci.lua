@@ -588,6 +588,23 @@ local function first_unconditional_wins(rules)
   return kept
 end
 
+-- A rule comparing one argument more than once (runtime-tools' default profile allows personality 0, 8 or
+-- 0xffffffff in one rule) means any of them to runc and crun: one rule per comparison, as they make.
+local function alternatives(rule)
+  if not rule then return {} end
+  local seen, repeated = {}, false
+  for _, a in ipairs(rule.args or {}) do
+    repeated = repeated or seen[a.index]
+    seen[a.index] = true
+  end
+  if not repeated then return { rule } end
+  local rules = {}
+  for i, a in ipairs(rule.args) do
+    rules[i] = { action = rule.action, errno = rule.errno, syscalls = rule.syscalls, args = { a } }
+  end
+  return rules
+end
+
 local function seccomp(sc, path)
   object(sc, path, SECCOMP)
   local p = { default = seccomp_action(sc.defaultAction, field(path, "defaultAction")), rules = {}, flags = {} }
@@ -600,7 +617,9 @@ local function seccomp(sc, path)
     p.flags[#p.flags + 1] = SECCOMP_FLAGS[flag] or nil
   end
   for i, s in ipairs(array(sc.syscalls or {}, field(path, "syscalls"))) do
-    p.rules[#p.rules + 1] = seccomp_rule(s, item(field(path, "syscalls"), i))
+    for _, rule in ipairs(alternatives(seccomp_rule(s, item(field(path, "syscalls"), i)))) do
+      p.rules[#p.rules + 1] = rule
+    end
   end
   p.rules = first_unconditional_wins(p.rules)
   return p
