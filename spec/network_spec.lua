@@ -281,18 +281,28 @@ describe("network", function()
     assert.equal("", (outer.sh("nft list ruleset")))
   end)
 
-  H.root_it("gives an unprivileged sandbox slirp4netns, reaching the outer namespace's loopback", function()
-    local dir = H.temp_dir()
-    local outer = namespace()
-    serve(outer, web_root(dir, "outer", "outer loopback page\n"), "127.0.0.1:8000")
-    local out, err, code = lua_in(outer, dir, ([[
-      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "slirp4netns" } },
-        { "sh", "-c", %q }))
-    ]]):format(fetch("http://10.0.2.2:8000/") .. " && id -u"), { nobody = true, tun = true })
-    assert.equal(0, code, err)
-    assert.equal("outer loopback page\n0\n\ttrue\texit\t0\n", out)
-    assert.equal("", (H.sh("pgrep -u 65534 -x slirp4netns")))
-  end)
+  -- A user-mode helper reaching a server on the outer namespace's loopback, as uid 65534: slirp4netns
+  -- through its host alias, pasta through the outer namespace's gateway (routable() gives it one to copy).
+  for _, case in ipairs {
+    { mode = "slirp4netns", outer = function() return namespace() end, server = "10.0.2.2" },
+    { mode = "pasta", outer = function() return routable(namespace()) end, server = "192.168.88.254" },
+  } do
+    local name = ("gives an unprivileged sandbox %s, reaching the outer namespace's loopback"):format(case.mode)
+    H.root_it(name, function()
+      local dir = H.temp_dir()
+      local outer = case.outer()
+      local page = case.mode .. " outer loopback page\n"
+      serve(outer, web_root(dir, "outer", page), "127.0.0.1:8000")
+      local out, err, code = lua_in(outer, dir, ([[
+        print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = %q } },
+          { "sh", "-c", %q }))
+      ]]):format(case.mode, fetch(("http://%s:8000/"):format(case.server)) .. " && id -u"),
+        { nobody = true, tun = true })
+      assert.equal(0, code, err)
+      assert.equal(page .. "0\n\ttrue\texit\t0\n", out)
+      assert.equal("", (H.sh("pgrep -u 65534 -x " .. case.mode)))
+    end)
+  end
 
   H.root_it("forwards a port of the outer namespace's loopback into an unprivileged sandbox", function()
     local dir = H.temp_dir()
@@ -425,19 +435,6 @@ describe("network", function()
     ]]):format(BUSYBOX, root, fetch("http://127.0.0.1:8080/")))
     assert.equal(0, code, err)
     assert.equal("pasta inside page\ntrue\texit\t0\n", out)
-  end)
-
-  H.root_it("gives an unprivileged sandbox pasta, reaching the outer namespace's loopback", function()
-    local dir = H.temp_dir()
-    local outer = routable(namespace())
-    serve(outer, web_root(dir, "outer", "rootless pasta page\n"), "127.0.0.1:8000")
-    local out, err, code = lua_in(outer, dir, ([[
-      print(nsbox.capture(nsbox.recipe { namespaces = { "net" }, network = { mode = "pasta" } },
-        { "sh", "-c", %q }))
-    ]]):format(fetch("http://192.168.88.254:8000/") .. " && id -u"), { nobody = true, tun = true })
-    assert.equal(0, code, err)
-    assert.equal("rootless pasta page\n0\n\ttrue\texit\t0\n", out)
-    assert.equal("", (H.sh("pgrep -u 65534 -x pasta")))
   end)
 
   H.root_it("nsbox net-gc removes what a crashed caller left: its lease, and the bridge only it used", function()
