@@ -2,8 +2,8 @@
  * Cgroups, the parts that need C: making and removing the sandbox's cgroup
  * directories, placing the child in them before it is released (clone3
  * with CLONE_INTO_CGROUP on v2, the pid written to cgroup.procs on v1),
- * killing what is left in them, and a watcher that removes them when the
- * caller dies. What to create and which limits to write is lua/nsbox/cgroups.lua's.
+ * killing what is left in them, and a watcher that removes them if the
+ * caller dies first. What to create and which limits to write is lua/nsbox/cgroups.lua's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,11 +60,11 @@ pid_t cgroup_clone(int flags, bool vfork, int dir_fd, const struct child_args *a
 	return (pid_t)pid;
 }
 
-/* text into path (one write, as the kernel's cgroup files take it): 0, or -1 with errno. */
-static int write_text(const char *path, const char *text)
+/* text into dir's file name (one write, as the kernel's cgroup files take it): 0, or -1 with errno. */
+static int write_at(int dir, const char *name, const char *text)
 {
 	size_t len = strlen(text);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(dir, name, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -88,7 +89,7 @@ int cgroup_enter(lua_State *L, int idx, pid_t pid, const char **failed)
 	lua_getfield(L, idx, "procs");
 	for (lua_Integer i = 1; rc == 0 && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
 		*failed = lua_tostring(L, -1); /* anchored by the list */
-		rc = write_text(*failed, text);
+		rc = write_at(AT_FDCWD, *failed, text);
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 2);
@@ -112,44 +113,89 @@ int cgroup_prepare(lua_State *L, int idx, struct child_args *args)
 	return 0;
 }
 
-/* The directories to remove, copied out of Lua: the watcher uses them after a fork. */
-struct cgroup_dirs {
-	int n;
-	char path[CGROUP_MAX_DIRS][PATH_MAX];
+/*
+ * A cgroup directory held open from when it was known to be ours, with its
+ * parent directory and its name there: a name can be taken again by someone
+ * else's cgroup once ours is gone, the open directory cannot.
+ */
+struct cgroup_dir {
+	int fd, up;
+	int item; /* its index in the list it came from, for messages */
+	dev_t dev;
+	ino_t ino;
+	char name[NAME_MAX + 1];
 };
 
-static void read_dirs(lua_State *L, int idx, struct cgroup_dirs *dirs)
+/* Entries [0, owned): the sandbox's own cgroups; the rest: parents made for them, removed only when empty. */
+struct cgroup_dirs {
+	int n, owned;
+	struct cgroup_dir dir[CGROUP_MAX_DIRS];
+};
+
+static void close_dirs(struct cgroup_dirs *dirs)
+{
+	for (int i = 0; i < dirs->n; i++) {
+		close(dirs->dir[i].fd);
+		close(dirs->dir[i].up);
+	}
+	dirs->n = 0;
+}
+
+/* The directory at path and its parent opened into d: 0, or -1 with errno. */
+static int open_dir(const char *path, size_t len, struct cgroup_dir *d)
+{
+	char up[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (strlen(slash + 1) > NAME_MAX)
+		return (errno = ENAMETOOLONG), -1;
+	memcpy(up, path, len + 1);
+	up[slash == path ? 1 : slash - path] = '\0';
+	strcpy(d->name, slash + 1);
+	d->up = -1;
+	if ((d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(d->fd, &st) < 0 ||
+	    (d->up = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		int err = errno;
+
+		if (d->fd >= 0)
+			close(d->fd);
+		return (errno = err), -1;
+	}
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * The absolute directories listed at idx opened into dirs (after those there
+ * already); one already gone is skipped where missing_ok. 0, or -1 with errno
+ * and *failed the path (anchored by the list).
+ */
+static int open_dirs(lua_State *L, int idx, struct cgroup_dirs *dirs, bool missing_ok, const char **failed)
 {
 	luaL_checktype(L, idx, LUA_TTABLE);
-	dirs->n = 0;
 	for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
 		size_t len;
 		const char *path = luaL_checklstring(L, -1, &len);
 
+		lua_pop(L, 1);
 		luaL_argcheck(L, dirs->n < CGROUP_MAX_DIRS && len < PATH_MAX && path[0] == '/', idx,
 			      "at most 64 absolute cgroup directories");
-		memcpy(dirs->path[dirs->n++], path, len + 1);
-		lua_pop(L, 1);
+		if (open_dir(path, len, &dirs->dir[dirs->n]) == 0)
+			dirs->dir[dirs->n++].item = (int)i;
+		else if (!(missing_ok && errno == ENOENT))
+			return (*failed = path), -1;
 	}
 	lua_pop(L, 1);
+	return 0;
 }
 
-/* dir/name into buf (PATH_MAX + 32 bytes), without allocating. */
-static char *file_in(char *buf, const char *dir, const char *name)
+/* SIGKILL every pid listed in the cgroup.procs of the directory dir: how many were listed (0 when it is gone). */
+static int kill_listed(int dir)
 {
-	size_t d = strlen(dir), n = strlen(name);
-
-	memcpy(buf, dir, d);
-	buf[d] = '/';
-	memcpy(buf + d + 1, name, n + 1);
-	return buf;
-}
-
-/* SIGKILL every pid listed in dir/cgroup.procs: how many were listed (0 when the file is gone). */
-static int kill_listed(const char *dir)
-{
-	char path[PATH_MAX + 32], buf[4096];
-	int fd = open(file_in(path, dir, "cgroup.procs"), O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	int listed = 0;
 	long pid = 0;
 	ssize_t n;
@@ -172,69 +218,91 @@ static int kill_listed(const char *dir)
 }
 
 /*
- * Kill whatever is left in dir: at once with cgroup.kill (v2, Linux 5.14);
- * on v1 frozen first where dir is a freezer cgroup, so that a fork bomb
- * cannot outrun the loop, then each listed pid.
+ * Kill whatever is left in the directory dir: at once with cgroup.kill (v2,
+ * Linux 5.14); on v1 frozen first where dir is a freezer cgroup, so that a
+ * fork bomb cannot outrun the loop, then each listed pid. A removed cgroup
+ * has no files left: nothing happens.
  */
-static void kill_leftovers(const char *dir)
+static void kill_leftovers(int dir)
 {
-	char path[PATH_MAX + 32];
 	bool freezer;
 
-	if (write_text(file_in(path, dir, "cgroup.kill"), "1") == 0)
+	if (write_at(dir, "cgroup.kill", "1") == 0)
 		return;
-	freezer = write_text(file_in(path, dir, "freezer.state"), "FROZEN") == 0;
+	freezer = write_at(dir, "freezer.state", "FROZEN") == 0;
 	kill_listed(dir);
 	if (freezer)
-		write_text(file_in(path, dir, "freezer.state"), "THAWED");
+		write_at(dir, "freezer.state", "THAWED");
+}
+
+/* rmdir d, if its name still is the directory we opened: 0 (also when it is gone), or -1 with errno. */
+static int remove_dir(const struct cgroup_dir *d)
+{
+	struct stat st;
+
+	if (fstatat(d->up, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (st.st_dev != d->dev || st.st_ino != d->ino)
+		return 0; /* someone else's now */
+	return unlinkat(d->up, d->name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 /*
- * Kill everything in the directories and remove them, waiting for killed
- * processes to leave. Async-signal-safe: the watcher runs it in a fork.
- * 0, or -1 with errno and *failed the index of a directory left.
+ * Kill everything in the sandbox's own directories and remove them, waiting
+ * for killed processes to leave; then the parents made for them, where they
+ * are empty (never killed: what else is in them is someone else's).
+ * Async-signal-safe: the watcher runs it in a fork. 0, or -1 with errno and
+ * *failed the index of a directory left.
  */
-static int remove_dirs(struct cgroup_dirs *dirs, int *failed)
+static int remove_dirs(const struct cgroup_dirs *dirs, int *failed)
 {
 	struct timespec pause = {0, 10 * 1000 * 1000};
 	bool removed[CGROUP_MAX_DIRS] = {false};
-	int left = dirs->n, err = 0;
+	int left = dirs->owned;
 
 	for (int round = 0; left > 0 && round < CGROUP_REMOVE_ROUNDS; round++) {
 		if (round > 0)
 			nanosleep(&pause, NULL);
-		for (int i = 0; i < dirs->n; i++)
+		for (int i = 0; i < dirs->owned; i++)
 			if (!removed[i])
-				kill_leftovers(dirs->path[i]);
-		for (int i = 0; i < dirs->n; i++) {
+				kill_leftovers(dirs->dir[i].fd);
+		for (int i = 0; i < dirs->owned; i++) {
 			if (removed[i])
 				continue;
-			if (rmdir(dirs->path[i]) == 0 || errno == ENOENT) {
+			*failed = i;
+			if (remove_dir(&dirs->dir[i]) == 0) {
 				removed[i] = true;
 				left--;
 			} else if (errno != EBUSY) {
-				err = errno;
-				*failed = i;
-				return (errno = err), -1;
-			} else {
-				*failed = i;
+				return -1;
 			}
 		}
 	}
 	if (left > 0)
 		return (errno = EBUSY), -1;
+	for (int i = dirs->owned; i < dirs->n; i++)
+		remove_dir(&dirs->dir[i]);
 	return 0;
 }
 
-/* core.cgroup_remove({dir, ...}) -> true | nil, message, errno */
+/* core.cgroup_remove({dir, ...}) -> true | nil, message, errno: the sandbox's own cgroups killed and removed. */
 static int l_cgroup_remove(lua_State *L)
 {
 	struct cgroup_dirs *dirs = lua_newuserdatauv(L, sizeof(*dirs), 0);
-	int failed = 0;
+	const char *path = NULL;
+	int failed = 0, err = 0;
 
-	read_dirs(L, 1, dirs);
-	if (remove_dirs(dirs, &failed) < 0)
-		return nsbox_fail(L, lua_pushfstring(L, "remove cgroup %s", dirs->path[failed]));
+	dirs->n = 0;
+	if (open_dirs(L, 1, dirs, true, &path) < 0) {
+		err = errno;
+	} else if (dirs->owned = dirs->n, remove_dirs(dirs, &failed) < 0) {
+		err = errno;
+		lua_rawgeti(L, 1, dirs->dir[failed].item);
+		path = lua_tostring(L, -1);
+	}
+	close_dirs(dirs);
+	if (err != 0)
+		return (errno = err), nsbox_fail(L, lua_pushfstring(L, "remove cgroup %s", path));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -254,39 +322,82 @@ static int l_cgroup_writable(lua_State *L)
 	return 1;
 }
 
-/* The watcher: nobody's child, it waits for the caller's end of the pipe to close, then removes the cgroups. */
+/* Close every descriptor but those in keep (n of them, sorted here): the watcher holds nothing of the caller's. */
+static int close_all_but(int *keep, int n)
+{
+	unsigned int from = 0;
+
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int fd = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = fd;
+		}
+	for (int i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > from && syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0U) < 0)
+			return -1;
+		from = (unsigned int)keep[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+/*
+ * The watcher: nobody's child, it waits on the caller's pipe. A byte is the
+ * caller's own end of the sandbox (it removed the cgroups, and their names
+ * may be someone else's by now): nothing to do. End of file without one is
+ * the caller's death: the cgroups go, through the directories opened while
+ * they were surely ours.
+ */
 static _Noreturn void watch(int fd, struct cgroup_dirs *dirs)
 {
+	int keep[2 * CGROUP_MAX_DIRS + 1], failed;
 	sigset_t none;
+	ssize_t n;
 	char byte;
-	int failed;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(fd, 0) < 0 || syscall(SYS_close_range, 1U, ~0U, 0U) < 0 || chdir("/") < 0)
+	keep[0] = 0;
+	for (int i = 0; i < dirs->n; i++) {
+		keep[1 + 2 * i] = dirs->dir[i].fd;
+		keep[2 + 2 * i] = dirs->dir[i].up;
+	}
+	if (dup2(fd, 0) < 0 || close_all_but(keep, 1 + 2 * dirs->n) < 0 || chdir("/") < 0)
 		_exit(1);
 	setsid(); /* no terminal's signal reaches it */
-	while (read(0, &byte, 1) < 0 && errno == EINTR)
+	while ((n = read(0, &byte, 1)) < 0 && errno == EINTR)
 		;
+	if (n != 0)
+		_exit(0);
 	_exit(remove_dirs(dirs, &failed) == 0 ? 0 : 1);
 }
 
 /*
- * core.cgroup_watch({dir, ...}) -> fd | nil, message, errno: a process
- * outside the sandbox's cgroups that removes them once fd (ours,
- * close-on-exec) is closed: by core.cgroup_unwatch after our own removal,
- * or by the kernel when we die. Forked twice, so that it is nobody's child
- * to reap.
+ * core.cgroup_watch({dir, ...}, {parent, ...}) -> fd | nil, message, errno:
+ * a process outside the sandbox's cgroups that kills and removes them (then
+ * removes the parents made for them, where empty) if the caller dies while
+ * they exist, i.e. if fd (ours, close-on-exec) closes without
+ * core.cgroup_unwatch. Forked twice, so that it is nobody's child to reap.
  */
 static int l_cgroup_watch(lua_State *L)
 {
 	struct cgroup_dirs *dirs = lua_newuserdatauv(L, sizeof(*dirs), 0);
+	const char *path = NULL;
 	int p[2], status;
 	pid_t middle;
 
-	read_dirs(L, 1, dirs);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return nsbox_fail(L, "cgroup watcher: pipe");
+	dirs->n = 0;
+	if (open_dirs(L, 1, dirs, false, &path) < 0 || (dirs->owned = dirs->n, open_dirs(L, 2, dirs, false, &path)) < 0) {
+		int err = errno;
+
+		close_dirs(dirs);
+		return (errno = err), nsbox_fail(L, lua_pushfstring(L, "cgroup watcher: open %s", path));
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
+		close_dirs(dirs);
+		return nsbox_fail(L, "cgroup watcher: socketpair");
+	}
 	middle = fork();
 	if (middle == 0) {
 		close(p[1]);
@@ -295,6 +406,7 @@ static int l_cgroup_watch(lua_State *L)
 		_exit(0);
 	}
 	close(p[0]);
+	close_dirs(dirs);
 	if (middle < 0) {
 		close(p[1]);
 		return nsbox_fail(L, "cgroup watcher: fork");
@@ -305,10 +417,15 @@ static int l_cgroup_watch(lua_State *L)
 	return 1;
 }
 
-/* core.cgroup_unwatch(fd): the watcher wakes, finds the cgroups gone, and leaves. */
+/* core.cgroup_unwatch(fd): the caller removed the cgroups itself; the watcher reads so, and leaves. */
 static int l_cgroup_unwatch(lua_State *L)
 {
-	close((int)luaL_checkinteger(L, 1));
+	int fd = (int)luaL_checkinteger(L, 1);
+
+	/* a socket, not a pipe: a watcher killed meanwhile is no SIGPIPE here */
+	while (send(fd, "d", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+	close(fd);
 	return 0;
 }
 

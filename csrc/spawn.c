@@ -511,6 +511,43 @@ static int open_all(lua_State *L, int files, struct child_args *args, struct pip
 	return plan->supervised && (args->init_fd = open_init_program()) < 0 ? -1 : 0;
 }
 
+/*
+ * Clone, and be the parent until the child has exec'd or failed. Every
+ * signal stays blocked meanwhile: none may reach the child before it drops
+ * our handlers, and none may interrupt us while errno is still shared with
+ * it. A child that hid our memory (child.c, hide_memory) has exec'd when
+ * this returns: the memory is ours alone again, dumpable as it was.
+ */
+static int clone_and_wait(lua_State *L, struct process *proc, struct child_args *args, struct pipes *p, int files,
+			  int cgroup)
+{
+	int dumpable = args->plan->forks ? prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L) : 0;
+	sigset_t all, old;
+	int result;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	result = after_clone(L, proc, args, clone_child(args->plan, args), p, files, cgroup);
+	if (dumpable == 1)
+		prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return result;
+}
+
+/* What the handle of a started spawn keeps: its cgroup, finished by wait and close; tty "caller": the master, as process.tty. */
+static void keep_on_handle(lua_State *L, struct process *proc, int files, int cgroup, int tty)
+{
+	if (cgroup) {
+		lua_pushvalue(L, cgroup);
+		lua_setfield(L, files, "cgroup");
+	}
+	if (tty == 2) {
+		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
+			close(proc->tty_fd);
+		proc->tty_fd = -1;
+	}
+}
+
 static int l_spawn(lua_State *L)
 {
 	struct plan *plan = luaL_checkudata(L, 1, NSBOX_PLAN_MT);
@@ -518,10 +555,9 @@ static int l_spawn(lua_State *L)
 				  .tty_socket = -1, .park_fd = -1, .cgroup_fd = -1};
 	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
 	struct passing pass = {.nopened = 0};
-	sigset_t all, old;
 	struct process *proc;
 	const char *failed[2]; /* the op and the words of a failure before the clone */
-	int result, files, json_status_fd, cgroup, dumpable;
+	int result, files, json_status_fd, cgroup;
 	int tty = read_options(L, plan, &args, &json_status_fd);
 
 	read_command(L, plan, &args);
@@ -531,7 +567,7 @@ static int l_spawn(lua_State *L)
 	files = lua_gettop(L);
 	lua_pushvalue(L, files);
 	lua_setiuservalue(L, files - 1, 1);
-	lua_pushvalue(L, 7);
+	lua_pushvalue(L, 7); /* options.after_exit (read_options) */
 	lua_setiuservalue(L, files - 1, 2);
 	cgroup = lua_getfield(L, 4, "cgroup") == LUA_TTABLE ? lua_gettop(L) : 0; /* a cgroups.lua object */
 	if (cgroup && cgroup_prepare(L, cgroup, &args) < 0)
@@ -541,32 +577,14 @@ static int l_spawn(lua_State *L)
 		return setup_failure(L, &p, &pass, failed[0], failed[1]);
 	}
 	plan_bind_files(plan);
-	/*
-	 * Every signal stays blocked until the child has exec'd or failed: none
-	 * may reach it before it drops our handlers, and none may interrupt us
-	 * while errno is still shared with it.
-	 */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
 	lua_pushvalue(L, files - 1); /* the handle on top: what a spawn returns */
-	dumpable = plan->forks ? prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L) : 0;
-	result = after_clone(L, proc, &args, clone_child(plan, &args), &p, files, cgroup);
-	if (dumpable == 1) /* the child hid our memory (child.c, hide_memory); no process shares it now */
-		prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L);
+	result = clone_and_wait(L, proc, &args, &p, files, cgroup);
 	proc->json_status_fd = json_status_fd;
 	close_fd(&args.cgroup_fd);
-	if (result == 1 && cgroup) { /* the handle's from now: finished by wait and close */
-		lua_pushvalue(L, cgroup);
-		lua_setfield(L, files, "cgroup");
-	}
-	if (result == 1 && tty == 2) { /* "caller": the master is theirs, as process.tty */
-		if (streams_keep(L, files, "tty", proc->tty_fd, "r+") < 0)
-			close(proc->tty_fd);
-		proc->tty_fd = -1;
-	}
+	if (result == 1)
+		keep_on_handle(L, proc, files, cgroup, tty);
 	close_fd(&args.init_fd); /* every process of the spawn has exec'd or exited by now */
 	streams_close(&pass);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (result != 1)
 		process_after_exit(L, files - 1);
 	return result;

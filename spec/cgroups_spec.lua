@@ -49,6 +49,17 @@ local function ours()
   return (H.sh("find /sys/fs/cgroup -type d -name 'nsbox-spec-*' -o -type d -name \"nsbox-$PPID-*\""))
 end
 
+-- Runs script (Lua, with nsbox loaded) in a caller of its own, then SIGKILLs that caller once a process
+-- with command line `running` is there (and meanwhile() has run).
+local function killed_caller(script, running, meanwhile)
+  local caller = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+    .. 'package.cpath = "build/?.so;" .. package.cpath; local nsbox = require "nsbox"; ' .. script
+  local pid = H.trim(H.sh("lua -e " .. H.quote(caller) .. " >/dev/null 2>&1 & echo $!"))
+  H.sh("for i in $(seq 100); do pgrep -f " .. H.quote("^" .. running .. "$") .. " >/dev/null && break; sleep 0.1; done")
+  if meanwhile then meanwhile() end
+  H.sh("kill -KILL " .. pid .. "; for i in $(seq 100); do kill -0 " .. pid .. " 2>/dev/null || break; sleep 0.1; done")
+end
+
 describe("cgroup values", function()
   it("reads sizes with k, m, g, t suffixes and names the key of a bad one", function()
     assert.equal(64 * 1024 * 1024, cgroups.size("64m", "x"))
@@ -281,15 +292,57 @@ describe("cgroups on this host", function()
   end)
 
   H.root_it("remove the cgroups with die_with_parent even when the caller is killed", function()
-    local script = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
-      .. 'package.cpath = "build/?.so;" .. package.cpath; local nsbox = require "nsbox"; '
-      .. 'nsbox.run({ die_with_parent = true, cgroup = { name = "nsbox-spec-orphan" } }, '
-      .. '{ "sh", "-c", "sleep 43.1 & sleep 43.2" })'
-    H.sh("lua -e " .. H.quote(script) .. " & for i in $(seq 100); do pgrep -f '^sleep 43.2$' >/dev/null && break; "
-      .. "sleep 0.1; done; kill -KILL $!; wait $!")
+    killed_caller('nsbox.run({ die_with_parent = true, cgroup = { name = "nsbox-spec-orphan" } }, '
+      .. '{ "sh", "-c", "sleep 43.1 & sleep 43.2" })', "sleep 43.2")
     H.sh("for i in $(seq 100); do [ -e /sys/fs/cgroup/unified/nsbox-spec-orphan ] || break; sleep 0.1; done")
     assert.equal("", ours())
     assert.equal("", H.sh("pgrep -f '^sleep 43'"))
+  end)
+
+  -- A's end, normal or by its caller's death, leaves B's cgroup beside it in the parent A made alone.
+  local SHARED = "/sys/fs/cgroup/unified/nsbox-spec-shared"
+  -- The parent stays where B's cgroup was made in it after A made it: it is B's then (doc/cgroups.md).
+  local function remove_shared() H.sh("find /sys/fs/cgroup -depth -type d -name nsbox-spec-shared -exec rmdir {} +") end
+  local function still_running(proc)
+    H.sh("for i in $(seq 20); do kill -0 " .. proc.pid .. " 2>/dev/null || break; sleep 0.1; done")
+    proc:kill("TERM")
+    return proc:wait()
+  end
+
+  H.root_it("leave a parent's other cgroups alone when a sandbox in it ends, with or without die_with_parent",
+    function()
+      H.on_end(remove_shared)
+      for _, die_with_parent in ipairs { false, true } do
+        local a = nsbox.spawn({ cgroup = { path = "nsbox-spec-shared/a" }, die_with_parent = die_with_parent },
+          { "sleep", "30" })
+        local b = nsbox.spawn({ cgroup = { path = "nsbox-spec-shared/b" } }, { "sleep", "30" })
+        a:kill("TERM")
+        assert.same({ nil, "signal", 15 }, { a:wait() })
+        assert.same({ nil, "signal", 15 }, { still_running(b) })
+        assert.equal("", H.sh("test -d " .. SHARED .. "/a && echo left"))
+        remove_shared() -- so that the next A makes the parent again
+      end
+    end)
+
+  H.root_it("leave a parent's other cgroups alone when the caller of a sandbox in it dies", function()
+    H.on_end(remove_shared)
+    local b
+    killed_caller('nsbox.run({ die_with_parent = true, cgroup = { path = "nsbox-spec-shared/a" } }, '
+      .. '{ "sleep", "43.3" })', "sleep 43.3", function()
+        b = nsbox.spawn({ cgroup = { path = "nsbox-spec-shared/b" } }, { "sleep", "30" })
+      end)
+    H.sh("for i in $(seq 100); do [ -e " .. SHARED .. "/a ] || break; sleep 0.1; done")
+    assert.equal("", H.sh("test -d " .. SHARED .. "/a && echo left"))
+    assert.same({ nil, "signal", 15 }, { still_running(b) })
+  end)
+
+  H.root_it("let a cgroup name be taken again at once after a die_with_parent sandbox's end", function()
+    local r = nsbox.recipe { cgroup = { name = "nsbox-spec-again" }, die_with_parent = true }
+    for _ = 1, 20 do
+      local ok, how_or_message = nsbox.run(r, { "true" })
+      assert.same({ true, "exit" }, { ok, how_or_message })
+    end
+    assert.equal("", ours())
   end)
 
   H.root_it("make an absolute cgroup.path beneath the caller's cgroups, with its parents, and remove all it made",

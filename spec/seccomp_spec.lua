@@ -60,6 +60,29 @@ describe("the seccomp key", function()
     assert.equal("/proc/1/status:Seccomp:\t0\n/proc/self/status:Seccomp:\t2\n", out)
   end)
 
+  -- Whether unless_caps found sys_admin, and the command's effective set, as the command sees them.
+  local NO_GETPID = { default = "allow", rules = { { action = "errno", errno = "ENOSYS", syscalls = { "getpid" },
+    unless_caps = { "sys_admin" } } } }
+  local function sys_admin_seen(t)
+    t.seccomp = NO_GETPID
+    return (H.capture(nsbox.recipe(t), { "sh", "-c", PROBE .. " getpid; grep ^CapEff /proc/self/status" }))
+  end
+  local HELD, NOT_HELD = "getpid: ok\nCapEff:\t0000000000200000\n", "getpid: ENOSYS\nCapEff:\t0000000000000000\n"
+
+  it("decides capability conditions on what root's command holds after exec, not on the bounding set", function()
+    -- no_new_privs (set for the filter, as sys_admin is not effective) keeps root's exec to its permitted set.
+    assert.equal(NOT_HELD, sys_admin_seen { namespaces = { "user" }, caps = { bounding = { "sys_admin" } } })
+    assert.equal(HELD, sys_admin_seen { namespaces = { "user" },
+      caps = { bounding = { "sys_admin" }, permitted = { "sys_admin" } } })
+  end)
+
+  H.root_it("decides capability conditions on a non-root command's ambient set, not on the bounding set", function()
+    local caps = { bounding = { "sys_admin" }, permitted = { "sys_admin" }, inheritable = { "sys_admin" } }
+    assert.equal(NOT_HELD, sys_admin_seen { user = { uid = 65534, gid = 65534 }, caps = caps })
+    caps.ambient = { "sys_admin" }
+    assert.equal(HELD, sys_admin_seen { user = { uid = 65534, gid = 65534 }, caps = caps })
+  end)
+
   it("sets no_new_privs for a command without CAP_SYS_ADMIN and says so in the debug log", function()
     local file = H.temp_dir() .. "/nnp.lua"
     H.write(file, 'return require("nsbox").recipe { namespaces = { "user" }, caps = { keep = {} }, log = "debug", '
@@ -101,6 +124,13 @@ describe("nsbox.seccomp.default", function()
       caps = { keep = {} } }
     local out = H.capture(r, { "sh", "-c", PROBES:format(PROBE) })
     assert.matches("^keyctl: ok\nptrace: ok\n", out)
+  end)
+
+  it("refuses vsock sockets whatever the family's upper 32 bits hold, which the kernel ignores", function()
+    local r = nsbox.recipe { namespaces = { "user" }, seccomp = nsbox.seccomp.default }
+    local out = H.capture(r, { "sh", "-c", ("for f in 40 0x100000028 0x7fffffff00000028 1 0x100000001; do "
+      .. "%s socket $f 1 0; done"):format(PROBE) })
+    assert.equal("socket: EPERM\nsocket: EPERM\nsocket: EPERM\nsocket: ok\nsocket: ok\n", out)
   end)
 
   it("allows mount and unshare to a command holding CAP_SYS_ADMIN in its own user namespace", function()

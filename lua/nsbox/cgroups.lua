@@ -745,20 +745,15 @@ function M.create(r)
     end
   end
   if r.die_with_parent then
-    local fd, message, errno = core.cgroup_watch(cg:all_dirs())
+    local fd, message, errno = core.cgroup_watch(cg.dirs, cg.parents)
     if not fd then cg:remove(); return nil, message, errno end
     cg.watch_fd = fd
   end
   return cg
 end
 
--- The cgroups, then the parents made for them, in the order they can be removed.
-function Cgroup:all_dirs()
-  local all = table.move(self.dirs, 1, #self.dirs, 1, {})
-  return table.move(self.parents, 1, #self.parents, #all + 1, all)
-end
-
--- A parent made for cgroup.path that someone else's cgroup has moved into since stays (EBUSY): it is theirs now.
+-- The cgroups killed and removed, then the parents made for them where empty (rmdir fails on a parent that
+-- has gained someone else's cgroup meanwhile: it is theirs now, and stays); the watcher told it is over.
 function Cgroup:remove()
   local ok, message, errno = core.cgroup_remove(self.dirs)
   if ok then

@@ -175,10 +175,38 @@ function M.final_uid(r, has)
   return (core.ids())
 end
 
+-- The ambient set the caps key gives: "auto" raises the permitted set for a non-root uid.
+local function ambient_set(r, has)
+  local c = r.caps
+  if c.ambient == "auto" then return M.final_uid(r, has) ~= 0 and c.permitted or {} end
+  return c.ambient
+end
+
+-- The capabilities the command holds once it has exec'd a program without file capabilities, by the kernel's
+-- execve rules: as root, its bounding and inheritable sets (under no_new_privs, no more than it had
+-- permitted); as any other uid, its ambient set. Without the caps key: every capability for root in its own
+-- user namespace (or the host's root), but CAP_SYS_ADMIN where the rootfs is protected; none for another uid.
+function M.exec_caps(r, has, no_new_privs)
+  local _, _, euid = core.ids()
+  if M.final_uid(r, has) ~= 0 or not (has.user or euid == 0) then
+    return check.set_of(r.caps and ambient_set(r, has) or {})
+  end
+  if not r.caps then
+    local all = check.set_of(core.cap_names())
+    if rootfs.protects(r) then all.cap_sys_admin = nil end
+    return all
+  end
+  local held, permitted = check.set_of(r.caps.bounding), check.set_of(r.caps.permitted)
+  for _, name in ipairs(r.caps.inheritable) do held[name] = true end
+  for name in pairs(held) do
+    if no_new_privs and not permitted[name] then held[name] = nil end
+  end
+  return held
+end
+
 local function caps_steps(r, has)
   local c = r.caps
-  local ambient = c.ambient
-  if ambient == "auto" then ambient = M.final_uid(r, has) ~= 0 and c.permitted or {} end
+  local ambient = ambient_set(r, has)
   local step = { bounding = numbers(c.bounding), effective = numbers(c.effective), permitted = numbers(c.permitted),
     inheritable = numbers(c.inheritable), ambient = numbers(ambient) }
   return step, ("set capabilities: effective %s, permitted %s, inheritable %s, ambient %s"):format(

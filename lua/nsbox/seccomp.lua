@@ -11,7 +11,6 @@
 local core = require "nsbox.core"
 local check = require "nsbox.check"
 local privileges = require "nsbox.privileges"
-local rootfs = require "nsbox.rootfs"
 
 local invalid = check.invalid
 
@@ -178,17 +177,20 @@ local function check_profile(p)
   return out
 end
 
--- What the command may hold once it runs: the set of capabilities it may
--- raise (the bounding set: what a set-user-ID program would get), and whether
--- CAP_SYS_ADMIN is effective when the filter goes in.
+-- What the command holds once it runs: the capabilities it has after exec
+-- (privileges.exec_caps: its effective set then, the set Docker's profile
+-- decides on, not the bounding set, which only a set-user-ID program could
+-- fill), and whether CAP_SYS_ADMIN is effective when the filter goes in, just
+-- before exec (without it, the filter's step sets no_new_privs first).
 local function command_caps(r)
-  if r.caps then return check.set_of(r.caps.bounding), check.set_of(r.caps.effective).cap_sys_admin == true end
   local has = check.set_of(r.namespaces)
-  local _, _, euid = core.ids()
-  if privileges.final_uid(r, has) ~= 0 or not (has.user or euid == 0) then return {}, false end
-  local all = check.set_of(core.cap_names())
-  if rootfs.protects(r) then all.cap_sys_admin = nil end
-  return all, all.cap_sys_admin == true
+  local sys_admin
+  if r.caps then
+    sys_admin = check.set_of(r.caps.effective).cap_sys_admin == true
+  else
+    sys_admin = privileges.exec_caps(r, has, false).cap_sys_admin == true
+  end
+  return privileges.exec_caps(r, has, r.no_new_privs or not sys_admin), sys_admin
 end
 
 local function holds_all(caps, names)

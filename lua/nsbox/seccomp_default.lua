@@ -114,8 +114,6 @@ local BY_ARGUMENT = {
   { action = "allow", syscalls = { "personality" }, args = { { index = 0, op = "eq", value = 0x20000 } } },
   { action = "allow", syscalls = { "personality" }, args = { { index = 0, op = "eq", value = 0x20008 } } },
   { action = "allow", syscalls = { "personality" }, args = { { index = 0, op = "eq", value = 0xffffffff } } },
-  -- Every socket family but vsock, the host's channel to its virtual machines.
-  { action = "allow", syscalls = { "socket" }, args = { { index = 0, op = "ne", value = AF_VSOCK } } },
   -- Without CAP_SYS_ADMIN: threads and processes, but no new namespace. The
   -- flags are clone's first argument on x86 and arm (s390 swaps the first two).
   { action = "allow", syscalls = { "clone" }, unless_caps = { "cap_sys_admin" },
@@ -124,6 +122,18 @@ local BY_ARGUMENT = {
   -- the C library fall back to clone, where the rule above applies.
   { action = "errno", errno = "ENOSYS", syscalls = { "clone3" }, unless_caps = { "cap_sys_admin" } },
 }
+
+-- Every socket family but vsock, the host's channel to its virtual machines.
+-- The kernel reads the family as an int, so only its low 32 bits count: a
+-- 64-bit "ne 40" would let 0x100000028 through to a vsock socket. A filter
+-- has no "masked ne", and libseccomp lets an unconditional allow of socket
+-- erase a conditional deny beside it; so: allowed where any of those 32 bits
+-- differs from 40's, one masked_eq rule per bit.
+for bit = 0, 31 do
+  local mask = 1 << bit
+  BY_ARGUMENT[#BY_ARGUMENT + 1] = { action = "allow", syscalls = { "socket" },
+    args = { { index = 0, op = "masked_eq", value = mask, value2 = ~AF_VSOCK & mask } } }
+end
 
 local function sorted_group_names(groups)
   local names = {}

@@ -18,7 +18,7 @@ static const struct {
 } calls[] = {
 	{"keyctl", SYS_keyctl}, {"ptrace", SYS_ptrace}, {"unshare", SYS_unshare}, {"mount", SYS_mount},
 	{"personality", SYS_personality}, {"mkdir", SYS_mkdir}, {"sethostname", SYS_sethostname},
-	{"getpid", SYS_getpid},
+	{"getpid", SYS_getpid}, {"socket", SYS_socket},
 };
 
 static long argument(const char *word)
