@@ -268,6 +268,10 @@ describe("nsbox as an OCI runtime", function()
       H.write(dir .. "/config.json", cjson.encode(config))
       assert.same({ 0, "" }, { nsbox("create", "--bundle", dir, ID) })
       assert.same({ 0, "" }, { nsbox("start", ID) })
+      for _ = 1, 100 do -- the program's echo comes after start returns
+        if H.slurp(out):find("started") then break end
+        H.sh("sleep 0.1")
+      end
       assert.equal("createRuntime: mounts made, not pivoted\ncreateRuntime: in our mount namespace\n"
         .. "createContainer: in crun, mounts made, not pivoted\n"
         .. "startContainer: in crun, / holding bin dev hook.sh proc sys\nstarted\n", H.slurp(out))
