@@ -125,7 +125,8 @@ int child_run_step(const struct step *step, int report_fd, struct owned_mounts *
 		return unshare(step->nstypes);
 	case STEP_TIME_OFFSETS:
 		return write_path("/proc/self/timens_offsets", step->source);
-	case STEP_FORK: /* run_plan's own */
+	case STEP_FORK:  /* run_plan's own */
+	case STEP_PAUSE: /* run_plan's own */
 	case STEP_MKDIR:
 	case STEP_WRITE_FILE:
 	case STEP_SYMLINK:
@@ -140,8 +141,11 @@ int child_run_step(const struct step *step, int report_fd, struct owned_mounts *
 	return -1;
 }
 
-/* Wait until the parent has written the id maps: nothing works as root inside before. */
-static void wait_for_parent(int fd)
+/*
+ * Wait until the parent has written the id maps: nothing works as root
+ * inside before. A plan with a pause step keeps the pipe, to wait there again.
+ */
+static void wait_for_parent(int fd, bool keep)
 {
 	char byte;
 	ssize_t n;
@@ -151,7 +155,8 @@ static void wait_for_parent(int fd)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(125); /* the parent failed and has the error to tell */
-	close(fd);
+	if (!keep)
+		close(fd);
 }
 
 /* The command must not inherit the interpreter's descriptors beyond stdio. */
@@ -430,6 +435,10 @@ static _Noreturn void run_plan(const struct child_args *args, size_t from, int d
 				report_and_exit(args, i);
 			supervise(args, resume_plan, &rest, i);
 		}
+		if (plan->steps[i].op == STEP_PAUSE) {
+			runtime_pause(args, i);
+			continue;
+		}
 		if (child_run_step(&plan->steps[i], args->report_fd, owned) < 0)
 			report_and_exit(args, i);
 	}
@@ -508,7 +517,7 @@ _Noreturn void child_main(const struct child_args *args)
 		if (args->parent_fds[i] >= 0)
 			close(args->parent_fds[i]);
 	if (args->sync_fd >= 0)
-		wait_for_parent(args->sync_fd);
+		wait_for_parent(args->sync_fd, args->plan->pauses);
 	default_handled_signals();
 	set_session(args);
 	run_plan(args, 0, 0, &owned);

@@ -4,7 +4,9 @@
  * pipe (create's sign that it is parked) and waits in accept() on the exec
  * socket. start connects: the child takes the connection as its new report
  * descriptor and execs, so start reads EOF when the exec happened, or the
- * child's (step, errno) when it failed. Async-signal-safe, nothing allocated.
+ * child's (step, errno) when it failed. Before that, at a pause step (just
+ * before pivot_root), the child waits while create runs the hooks the OCI
+ * spec places there (spawn.c's side). Async-signal-safe, nothing allocated.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +49,31 @@ static void close_all_but_needed(const struct child_args *args)
 			from = keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0U); /* an old kernel without it: exec still closes them */
+}
+
+/*
+ * A pause step: a report of this step without an error tells the parent we
+ * are there; its byte on the sync pipe lets us go on. Without it (a hook
+ * failed and we are being killed, or the parent died) there is nothing to
+ * go on with. The parent runs code meanwhile, so the plan pauses only in a
+ * process that does not share its memory (spawn.c).
+ */
+void runtime_pause(const struct child_args *args, size_t step)
+{
+	struct child_report report = {.step = (int32_t)step, .err = 0};
+	char go;
+	ssize_t n;
+
+	do
+		n = write(args->report_fd, &report, sizeof(report));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(report))
+		_exit(125);
+	do
+		n = read(args->sync_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(125);
 }
 
 void runtime_park(const struct child_args *args)

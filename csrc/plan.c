@@ -43,6 +43,7 @@ const struct step_type step_types[] = {
 	[STEP_REMOUNT_RO] = {.name = "remount_ro"},
 	[STEP_DROP_CAPS] = {.name = "drop_caps"},
 	[STEP_SECCOMP] = {.name = "seccomp"},
+	[STEP_PAUSE] = {.name = "pause"},
 	{.name = NULL}, /* after the last op */
 };
 
@@ -488,6 +489,7 @@ static int l_plan(lua_State *L)
 	plan->nsteps = nsteps;
 	for (size_t i = 0; i < nsteps; i++) {
 		plan->forks |= plan->steps[i].op == STEP_FORK;
+		plan->pauses |= plan->steps[i].op == STEP_PAUSE;
 		plan->seccomp = plan->steps[i].op == STEP_SECCOMP ? &plan->steps[i] : plan->seccomp;
 		owned += plan->steps[i].owned;
 	}

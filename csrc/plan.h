@@ -50,6 +50,7 @@ enum step_op {
 	STEP_REMOUNT_RO,
 	STEP_DROP_CAPS,
 	STEP_SECCOMP,
+	STEP_PAUSE,
 };
 
 /*
@@ -152,6 +153,7 @@ struct plan {
 	bool supervised;      /* init or a fork step: nsbox-init stays, telling the command's status through a pipe */
 	bool forks;           /* a fork step: the rest of the plan runs where the joined namespace's processes see it */
 	const struct step *seccomp; /* NULL, or the seccomp step, run by the command's process just before exec */
+	bool pauses;          /* a pause step: the child waits there for the parent's word (park.c), on a private copy */
 	size_t nsteps;
 	struct step steps[];
 };
@@ -243,7 +245,8 @@ int caps_apply(const struct caps_plan *caps);
 /* net.c */
 int net_loopback_up(void);
 
-/* runtime.c: the OCI runtime's container waits for start before exec */
+/* park.c: the OCI runtime's container waits for the parent at a pause step, and for start before exec */
+void runtime_pause(const struct child_args *args, size_t step);
 void runtime_park(const struct child_args *args);
 
 /* ns.c */

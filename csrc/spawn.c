@@ -161,8 +161,8 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 		ASAN_UNPOISON_MEMORY_REGION(args->stacks[i] - CHILD_STACK_SIZE, CHILD_STACK_SIZE);
 	if (args->cgroup_fd >= 0)
 		return cgroup_clone(plan->clone_flags, args->sync_fd < 0 && args->park_fd < 0, args->cgroup_fd, args);
-	if (args->park_fd >= 0)
-		flags &= ~(unsigned long)CLONE_VM; /* parked, it outlives this spawn: a copy of our memory */
+	if (args->park_fd >= 0 || plan->pauses)
+		flags &= ~(unsigned long)CLONE_VM; /* parked, it outlives this spawn; paused, we run Lua meanwhile */
 	else if (args->sync_fd < 0)
 		flags |= CLONE_VFORK;
 	return clone(shared_memory_child, args->stacks[0], (int)flags, args);
@@ -221,7 +221,7 @@ static void close_pipes(struct pipes *p)
 static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args, bool tty)
 {
 	if (pipe2(p->report, O_CLOEXEC) < 0 ||
-	    (((plan->clone_flags & CLONE_NEWUSER) || args->hold) && pipe2(p->sync, O_CLOEXEC) < 0) ||
+	    (((plan->clone_flags & CLONE_NEWUSER) || args->hold || plan->pauses) && pipe2(p->sync, O_CLOEXEC) < 0) ||
 	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0) ||
 	    (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->tty) < 0))
 		return -1;
@@ -296,10 +296,13 @@ static void namespace_ids(lua_State *L, pid_t pid, int files)
 	lua_setfield(L, files, "namespace_ids");
 }
 
-/* options.before_release(pid): 0, or -1 with its message on the stack. */
-static int before_release(lua_State *L, pid_t pid)
+/*
+ * An option's function at idx called with pid (before_release, paused): 0,
+ * or -1 with its message on the stack.
+ */
+static int call_option(lua_State *L, int idx, pid_t pid, const char *name)
 {
-	lua_pushvalue(L, 6);
+	lua_pushvalue(L, idx);
 	lua_pushinteger(L, pid);
 	if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
 		lua_pushstring(L, luaL_tolstring(L, -1, NULL));
@@ -309,8 +312,42 @@ static int before_release(lua_State *L, pid_t pid)
 		lua_pop(L, 2);
 		return 0;
 	}
-	lua_pushstring(L, lua_isstring(L, -1) ? lua_tostring(L, -1) : "before_release failed");
+	if (!lua_isstring(L, -1))
+		lua_pushfstring(L, "%s failed", name);
 	return -1;
+}
+
+/* A report that the child waits at a pause step, rather than a failure. */
+static bool paused_at(const struct plan *plan, const struct child_report *r)
+{
+	return r->err == 0 && r->step >= 0 && (size_t)r->step < plan->nsteps && plan->steps[r->step].op == STEP_PAUSE;
+}
+
+/*
+ * Read the child's reports until it has exec'd (1) or failed (the failure
+ * pushed); at each pause step, options.paused(pid) runs (at 8) before the
+ * child may go on, and its failure kills the child.
+ */
+static int await_exec(lua_State *L, struct process *proc, const struct child_args *args, struct pipes *p)
+{
+	struct child_report r;
+
+	while (read_report(p->report[0], &r)) {
+		if (!paused_at(args->plan, &r)) {
+			close_pipes(p);
+			process_reap(proc);
+			return child_failure(L, args->plan, args->file, r);
+		}
+		if (!lua_isnil(L, 8) && call_option(L, 8, proc->pid, "paused") < 0) {
+			close_pipes(p);
+			kill(proc->pid, SIGKILL);
+			process_reap(proc);
+			return spawn_failure(L, "pause", lua_tostring(L, -1), EIO);
+		}
+		if (write(p->sync[1], "", 1) != 1)
+			return kill_failure(L, proc, p, "sync", "let the child go on");
+	}
+	return 1;
 }
 
 /* The parent's side once the child exists: write its maps, release it, read its report. */
@@ -318,9 +355,8 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		       struct pipes *p, int files, int cgroup)
 {
 	const struct plan *plan = args->plan;
-	struct child_report r;
 	const char *what;
-	int err;
+	int err, rc;
 
 	close_fd(&p->report[1]);
 	close_fd(&p->sync[0]);
@@ -347,7 +383,7 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		return kill_failure(L, proc, p, "cgroup", lua_pushfstring(L, "write %s", what));
 	if (args->hold)
 		namespace_ids(L, pid, files);
-	if (!lua_isnil(L, 6) && before_release(L, pid) < 0) {
+	if (!lua_isnil(L, 6) && call_option(L, 6, pid, "before_release") < 0) {
 		close_pipes(p);
 		kill(pid, SIGKILL);
 		process_reap(proc);
@@ -355,11 +391,8 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 	}
 	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
 		return kill_failure(L, proc, p, "sync", "release child");
-	if (read_report(p->report[0], &r)) {
-		close_pipes(p);
-		process_reap(proc);
-		return child_failure(L, plan, args->file, r);
-	}
+	if ((rc = await_exec(L, proc, args, p)) != 1)
+		return rc;
 	if (p->tty[0] >= 0 && (proc->tty_fd = receive_master(p->tty[0])) < 0)
 		return kill_failure(L, proc, p, "tty", "receive the command's terminal");
 	close_pipes(p);
@@ -373,10 +406,13 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
  * ("relay" or "caller"), json_status_fd (where wait writes the exit code),
  * before_release (function(pid) -> true | nil, message: called while the
  * child waits, its namespaces made; e.g. to give it a network), after_exit
- * (function(): called once when the child is reaped, or the spawn failed).
+ * (function(): called once when the child is reaped, or the spawn failed),
+ * paused (function(pid) -> true | nil, message: called while the child waits
+ * at each pause step of its plan).
  */
 /*
- * core.spawn's options (see above) into args; the fds table left at 5, before_release at 6, after_exit at 7.
+ * core.spawn's options (see above) into args; the fds table left at 5, before_release at 6, after_exit at 7,
+ * paused at 8.
  * The tty mode: 0 none, 1 relay, 2 caller.
  */
 static int read_options(lua_State *L, const struct plan *plan, struct child_args *args, int *json_status_fd)
@@ -405,6 +441,7 @@ static int read_options(lua_State *L, const struct plan *plan, struct child_args
 	lua_settop(L, 5);
 	lua_getfield(L, 4, "before_release"); /* at 6 */
 	lua_getfield(L, 4, "after_exit");     /* at 7 */
+	lua_getfield(L, 4, "paused");         /* at 8 */
 	args->hold = args->hold || !lua_isnil(L, 6);
 	args->has_winsize = tty && isatty(STDIN_FILENO) && ioctl(STDIN_FILENO, TIOCGWINSZ, &args->winsize) == 0;
 	return tty;

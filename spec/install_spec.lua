@@ -23,7 +23,7 @@ describe("the installed rock", function()
 
   it("puts the nsbox command in the tree's bin as the built program, not a Lua script", function()
     assert.equal("\127ELF", H.slurp(tree .. "/bin/nsbox"):sub(1, 4))
-    assert.same({ "nsbox scm-1\n", "", 0 }, { H.sh(env .. tree .. "/bin/nsbox --version") })
+    assert.same({ "nsbox version scm-1\nspec: 1.0.2\n", "", 0 }, { H.sh(env .. tree .. "/bin/nsbox --version") })
   end)
 
   H.root_it("puts nsbox in the tree's bin, which runs stock recipes from any directory", function()

@@ -22,10 +22,10 @@ end
 describe("the precompiled modules", function()
   it("run a changed source, in the command and in lua, without a rebuild", function()
     local dir = copied_checkout()
-    assert.same({ "nsbox scm-1\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --version") })
+    assert.same({ "nsbox version scm-1\nspec: 1.0.2\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --version") })
     local init = H.slurp(dir .. "/lua/nsbox/init.lua")
     H.write(dir .. "/lua/nsbox/init.lua", (init:gsub('VERSION = "scm%-1"', 'VERSION = "edited"')))
-    assert.same({ "nsbox edited\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --version") })
+    assert.same({ "nsbox version edited\nspec: 1.0.2\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --version") })
     assert.same({ "edited\n", "", 0 }, { lua_in(dir, 'require "nsbox.core"; print(require("nsbox").VERSION)') })
   end)
 

@@ -16,6 +16,8 @@ describe("rootfs keys are checked before any fork:", function()
     { "rootfs_readonly without rootfs", { namespaces = NS, rootfs_readonly = true },
       "'rootfs_readonly' needs 'rootfs'" },
     { "chroot without rootfs", { namespaces = NS, chroot = true }, "'chroot' needs 'rootfs'" },
+    { "pause_before_root without rootfs", { namespaces = NS, pause_before_root = true },
+      "'pause_before_root' needs 'rootfs'" },
     { "an unknown propagation", { namespaces = NS, propagation = "rslave" },
       "'propagation' must be \"private\", \"slave\" or \"shared\", got rslave" },
     { "masked paths climbing out", { namespaces = NS, masked = { "/proc/../etc" } },
@@ -70,6 +72,25 @@ describe("a rootfs", function()
     local out, ok = B.run(rootfs, { chroot = true }, "ls /bin/busybox")
     assert.is_true(ok, out)
     assert.equal("/bin/busybox\n", out)
+  end)
+
+  H.root_it("waits before entering the root with pause_before_root while options.paused runs", function()
+    local r = nsbox.recipe { namespaces = { "mount", "pid" }, rootfs = rootfs, pause_before_root = true,
+      mounts = { { type = "proc", target = "/proc" } }, env = { PATH = "/bin" }, clearenv = true }
+    local seen
+    local output, ok = nsbox.capture(r, { "/bin/sh", "-c", "ls /bin/busybox" }, { paused = function(pid)
+      -- The child's root is still the old one, the rootfs's /proc already mounted: seen through it.
+      seen = H.slurp(("/proc/%d/root%s/proc/1/stat"):format(pid, rootfs)) ~= nil
+      return true
+    end })
+    assert.same({ "/bin/busybox\n", true, true }, { output, ok, seen })
+    local victim
+    local proc, message, _, step = nsbox.spawn(r, { "true" }, { paused = function(pid)
+      victim = pid
+      return nil, "not now"
+    end })
+    assert.same({ nil, "not now", "pause" }, { proc, message, step })
+    assert.is_nil(H.slurp("/proc/" .. victim .. "/stat")) -- killed and reaped
   end)
 
   H.root_it("is read-only with rootfs_readonly, its mounts staying writable", function()

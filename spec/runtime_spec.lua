@@ -247,6 +247,47 @@ describe("nsbox as an OCI runtime", function()
     assert.equal("", H.sh("ls " .. root))
   end)
 
+  -- The points runtime-spec's config.md names: createRuntime in the runtime's namespaces and createContainer in
+  -- the container's, both before pivot_root with the mounts made; startContainer in the container's root.
+  H.root_it("runs createRuntime and createContainer before pivot_root, startContainer in the container's root",
+    function()
+      local rootfs, mnt = dir .. "/rootfs", H.trim((H.sh("readlink /proc/self/ns/mnt")))
+      local create_runtime = ('pid=$(sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p"); '
+        .. '[ -e /proc/$pid/root%s/proc/1/stat ] && echo "createRuntime: mounts made, not pivoted"; '
+        .. '[ "$(readlink /proc/self/ns/mnt)" = "%s" ] && echo "createRuntime: in our mount namespace"'):format(
+        rootfs, mnt)
+      -- /bin/bash is only ours: the path resolves in the runtime's namespace, the container's rootfs not yet /.
+      local create_container = ('[ -e %s/proc/1/stat ] && [ "$(readlink /proc/self/ns/mnt)" != "%s" ] '
+        .. '&& echo "createContainer: in $(hostname), mounts made, not pivoted"'):format(rootfs, mnt)
+      H.write(rootfs .. "/hook.sh", '#!/bin/sh\necho "startContainer: in $(hostname), / holding" $(ls /)\n')
+      H.sh("chmod 755 " .. rootfs .. "/hook.sh")
+      local config = cjson.decode(H.slurp(dir .. "/config.json"))
+      config.hooks = { createRuntime = { { path = "/bin/sh", args = { "sh", "-c", create_runtime } } },
+        createContainer = { { path = "/bin/bash", args = { "bash", "-c", create_container } } },
+        startContainer = { { path = "/hook.sh" } } }
+      H.write(dir .. "/config.json", cjson.encode(config))
+      assert.same({ 0, "" }, { nsbox("create", "--bundle", dir, ID) })
+      assert.same({ 0, "" }, { nsbox("start", ID) })
+      for _ = 1, 100 do -- the program's echo comes after start returns
+        if H.slurp(out):find("started") then break end
+        H.sh("sleep 0.1")
+      end
+      assert.equal("createRuntime: mounts made, not pivoted\ncreateRuntime: in our mount namespace\n"
+        .. "createContainer: in crun, mounts made, not pivoted\n"
+        .. "startContainer: in crun, / holding bin dev hook.sh proc sys\nstarted\n", H.slurp(out))
+    end)
+
+  H.root_it("kills the container paused before pivot_root when createContainer fails, leaving nothing", function()
+    local config = cjson.decode(H.slurp(dir .. "/config.json"))
+    config.hooks = { createContainer = { { path = "/bin/sh", args = { "sh", "-c",
+      ('sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p" >%s/container.pid; exit 7'):format(dir) } } } }
+    H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 1, "nsbox: createContainer hook #0 (/bin/sh): exited with status 7\n" },
+      { nsbox("create", "--bundle", dir, ID) })
+    assert.equal("", H.sh("ls " .. root))
+    assert.is_true(gone(H.trim(H.slurp(dir .. "/container.pid"))))
+  end)
+
   H.root_it("logs errors as JSON lines with --log-format json, and refuses --systemd-cgroup", function()
     local _, err, code = H.sh(("bin/nsbox --root %s --log %s/log.json --log-format=json state %s"):format(root, dir,
       ID))
@@ -371,6 +412,13 @@ describe("nsbox and crun through the same lifecycle", function()
 end)
 
 describe("nsbox spec and nsbox features", function()
+  it("--version prints runc's shape, also after runc's global flags", function()
+    local text = H.nsbox { "--version" }
+    assert.matches("^nsbox version %S+\nspec: 1%.0%.2\n$", text)
+    assert.same({ text, "", 0 }, { H.nsbox { "--root", "/nonexistent", "--log-format", "json", "--version" } })
+    assert.equal(cjson.decode((H.nsbox { "features" })).ociVersionMax, text:match("spec: (%S+)"))
+  end)
+
   it("print what the runtime can do as runc's features JSON", function()
     local text, err, code = H.nsbox { "features" }
     assert.same({ "", 0 }, { err, code })

@@ -91,8 +91,8 @@ end
 
 M.FLAGS = {
   { name = "--help", help = "show this help and exit", action = function() require("nsbox.help").show() end },
-  { name = "--version", help = "show nsbox's version and exit",
-    action = function() print("nsbox " .. require("nsbox").VERSION) end },
+  { name = "--version", help = "show nsbox's version and exit, in runc's shape (doc/runtime.md)",
+    action = function() print(require("nsbox.runtime").version()) end },
   { name = "--list", nsbox = true, help = "list the stock recipes with their descriptions and exit",
     action = function() require("nsbox.help").list() end },
   { name = "--unshare-user", key = "namespaces", set = namespaces("user"), help = "a new user namespace" },

@@ -2,7 +2,8 @@
 -- command gets at its descriptors (standard streams, more descriptors, a
 -- terminal), the terminal's handover, and the status written for machines
 -- (info_fd, json_status_fd); park, the OCI runtime's listening socket where
--- the command waits before exec (csrc/runtime.c). Checked here, carried out by csrc/streams.c,
+-- the command waits before exec (csrc/runtime.c); paused(pid), called while
+-- the child waits at the recipe's pause_before_root. Checked here, carried out by csrc/streams.c,
 -- csrc/relay.c and csrc/spawn.c.
 
 local core = require "nsbox.core"
@@ -13,7 +14,7 @@ local M = {}
 
 local OPTIONS = {
   foreground = true, stdin = true, stdout = true, stderr = true, fds = true, tty = true, info_fd = true,
-  json_status_fd = true, park = true,
+  json_status_fd = true, park = true, paused = true,
 }
 local STREAMS = { "stdin", "stdout", "stderr" } -- at 0, 1, 2
 local MAX_FDS = core.MAX_PASSED_FDS
@@ -62,6 +63,7 @@ function M.check(options, caller)
   check.known_keys(options, OPTIONS, "options")
   check.boolean(options, "foreground", "options.foreground")
   check.boolean(options, "tty", "options.tty")
+  if options.paused ~= nil then check.type(options.paused, "function", "options.paused") end
   for _, key in ipairs { "info_fd", "json_status_fd", "park" } do
     if options[key] ~= nil then check.integer(options[key], "options." .. key, 0, 0x7fffffff, "a descriptor number") end
   end
@@ -100,7 +102,8 @@ function M.for_core(r, options, cgroup)
   local before_release, after_exit = require("nsbox.network").attach(r) -- set up while the child waits
   return { foreground = options.foreground, fds = options.passed_fds, tty = terminal(r, options),
     json_status_fd = options.json_status_fd, namespace_ids = options.info_fd or options.json_status_fd,
-    park = options.park, cgroup = cgroup, before_release = before_release, after_exit = after_exit }
+    park = options.park, cgroup = cgroup, before_release = before_release, after_exit = after_exit,
+    paused = options.paused }
 end
 
 return M

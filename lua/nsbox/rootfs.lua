@@ -23,7 +23,7 @@ local M = {}
 
 M.KEYS = {
   mounts = "list", rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
-  masked = "list", readonly = "list", sysctl = "map",
+  masked = "list", readonly = "list", sysctl = "map", pause_before_root = "value",
 }
 
 local PROPAGATION = check.set_of { "private", "slave", "shared" }
@@ -165,7 +165,7 @@ function M.validate(t, r, has)
     check_creations(r.mounts)
   end
   check_owned_count(r)
-  for _, key in ipairs { "rootfs_readonly", "chroot" } do
+  for _, key in ipairs { "rootfs_readonly", "chroot", "pause_before_root" } do
     r[key] = check.boolean(t, key)
     if r[key] ~= nil and not r.rootfs then invalid("'%s' needs 'rootfs'", key) end
   end
@@ -231,8 +231,13 @@ local function hardening_steps(r, at, add)
   end
 end
 
+-- pause_before_root: the child waits there, its namespaces and mounts made, while the spawn's options.paused
+-- runs (the OCI runtime's createRuntime and createContainer hooks, which the spec places before pivot_root).
 local function enter_root(r, add)
   local root = r.rootfs
+  if r.pause_before_root then
+    add { op = "pause", desc = ("wait for the caller before entering the root %s"):format(root) }
+  end
   if r.chroot then
     add { op = "chroot", target = root, desc = ("chroot into %s (chroot = true)"):format(root) }
   else

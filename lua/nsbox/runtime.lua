@@ -7,6 +7,7 @@
 --   nsbox [GLOBAL...] exec [--process F.json] [--detach] [--pid-file F] [--console-socket S] [--tty]
 --                          [--cwd D] [--env K=V]... [--user UID[:GID]] [--cap CAP]... ID [CMD...]
 --   nsbox [GLOBAL...] list [--format table|json];  ps [--format table|json] ID
+--   nsbox [GLOBAL...] --version
 --   GLOBAL: --root DIR, --log FILE, --log-format text|json, --debug
 --
 -- create leaves the container's process parked before exec (runtime.c) and
@@ -29,12 +30,21 @@ local nsbox, oci, hooks, cgroups = lazy "nsbox", lazy "nsbox.oci", lazy "nsbox.r
 
 local M = {}
 
+-- The runtime spec's version nsbox follows (features' ociVersionMax).
+M.SPEC_VERSION = "1.0.2"
+
+-- --version in runc's shape: the engines' parsers take the word after "version" on the first line (docker) or
+-- the line "spec: V" (containerd's go-runc); podman shows it as it is; people read it as well.
+function M.version()
+  return ("nsbox version %s\nspec: %s"):format(require("nsbox").VERSION, M.SPEC_VERSION)
+end
+
 -- ---- flags ----
 
 -- name -> "value" | "bool" | "list" | "=other" (a short form of other)
 local GLOBAL = {
   root = "value", log = "value", ["log-format"] = "value", debug = "bool", ["systemd-cgroup"] = "bool",
-  ["cgroup-manager"] = "value", rootless = "value",
+  ["cgroup-manager"] = "value", rootless = "value", version = "bool",
 }
 local CREATE = {
   bundle = "value", b = "=bundle", ["pid-file"] = "value", ["console-socket"] = "value",
@@ -243,10 +253,11 @@ local function with_cgroups(r, id)
 end
 
 -- The process a spawn runs: the translation's recipe without an init (the
--- container's process is its PID 1, as runc makes it).
-local function container_recipe(config, bundle, id)
+-- container's process is its PID 1, as runc makes it); pause: it waits before pivot_root for create's hooks.
+local function container_recipe(config, bundle, id, pause)
   local r = translated(config, bundle)
   with_cgroups(r, id)
+  r.pause_before_root = pause
   local argv = r.argv
   if not argv then fail("config.json: process.args is required") end
   return plainly(nsbox.recipe, r, { init = false }), argv, r.tty
@@ -294,10 +305,36 @@ local function has_hooks(c)
   return next(c.fields.hooks) ~= nil
 end
 
+-- The hooks create runs while the container waits just before pivot_root: its namespaces and mounts made, the
+-- root not yet entered, as the OCI spec places them.
+local BEFORE_ROOT = { "prestart", "createRuntime", "createContainer" }
+
+local function has_hooks_before_root(c)
+  for _, name in ipairs(BEFORE_ROOT) do
+    if c.fields.hooks[name] then return true end
+  end
+  return false
+end
+
+-- options.paused for the spawn: prestart (deprecated; "created", as crun gives it and runtime-tools' hooks_stdin
+-- test expects) and createRuntime in our namespaces, createContainer in the container's, where the old root is
+-- still the root: its path resolves as in ours, as the spec asks. A failure kills the container and fails create.
+local function run_hooks_before_root(c)
+  return function(pid)
+    c.fields.pid, c.fields.start_time = pid, select(2, S.process(pid))
+    run_hooks(c, { "prestart" }, "created")
+    run_hooks(c, { "createRuntime" }, "creating")
+    run_hooks(c, { "createContainer" }, "creating", true)
+    return true
+  end
+end
+
 -- Spawn the container with opts (park: parked on its exec.sock); its pid in the state and the pid file.
 local function spawn_into(c, opts, config, bundle)
-  local recipe, argv, tty = container_recipe(config, bundle, c.fields.id)
+  local pause = has_hooks_before_root(c)
+  local recipe, argv, tty = container_recipe(config, bundle, c.fields.id, pause or nil)
   local options = spawn_options(opts, tty)
+  options.paused = pause and run_hooks_before_root(c) or nil
   local park
   if opts.parked then
     park = assert(core.park_socket(c:socket()))
@@ -332,21 +369,14 @@ local function destroy(c)
   c:remove()
 end
 
--- The container spawned parked (opts.parked) or not, and create's hooks run:
+-- The container spawned parked (opts.parked) or not, create's hooks run on the way:
 -- a failure leaves nothing behind, no state and no process.
 local function creating(root, id, opts)
   local bundle = bundle_of(opts)
   local config = config_of(bundle)
   local c = S.new(root, id, fields_of(config, bundle))
   opts.parked = opts.parked or has_hooks(c)
-  local ok, proc = pcall(function()
-    local proc = spawn_into(c, opts, config, bundle)
-    -- prestart (deprecated) sees "created", as crun gives it and runtime-tools' hooks_stdin test expects.
-    run_hooks(c, { "prestart" }, "created")
-    run_hooks(c, { "createRuntime" }, "creating")
-    run_hooks(c, { "createContainer" }, "creating", true)
-    return proc
-  end)
+  local ok, proc = pcall(spawn_into, c, opts, config, bundle)
   if not ok then
     if c.fields.pid then destroy(c) else c:remove() end
     error(proc, 0)
@@ -654,10 +684,11 @@ M.VERBS = {
 }
 for verb in pairs(UNSUPPORTED) do M.VERBS[verb] = M.VERBS[verb] or { unsupported = true } end
 
--- Whether args, after runc's global flags, name a runtime verb: bin/nsbox then hands them here.
+-- Whether args, after runc's global flags, name a runtime verb or end with --version: bin/nsbox then hands
+-- them here.
 function M.wants(args)
-  local ok, _, i = pcall(parse_flags, args, 1, GLOBAL)
-  return ok and args[i] ~= nil and M.VERBS[args[i]] ~= nil
+  local ok, g, i = pcall(parse_flags, args, 1, GLOBAL)
+  return ok and (M.VERBS[args[i]] ~= nil or (g.version and args[i] == nil)) or false
 end
 
 local function refuse_globals(g)
@@ -672,6 +703,7 @@ end
 local function dispatch(args)
   local i
   global, i = parse_flags(args, 1, GLOBAL)
+  if global.version then return print(M.version()) end
   refuse_globals(global)
   local verb = args[i]
   local entry = M.VERBS[verb]

@@ -61,7 +61,7 @@ end
 function M.features()
   return {
     ociVersionMin = "1.0.0",
-    ociVersionMax = "1.0.2",
+    ociVersionMax = require("nsbox.runtime").SPEC_VERSION,
     hooks = require("nsbox.runtime_hooks").NAMES,
     mountOptions = oci.MOUNT_OPTIONS,
     linux = {

@@ -1,10 +1,10 @@
 -- nsbox.runtime_hooks: config.json's hooks (runtime.md's lifecycle), run by
 -- nsbox.runtime with the container's state on their stdin.
 --
---   prestart, createRuntime   at create, once the container is parked: its namespaces exist
---                             (nsbox cannot stop before pivot_root: the rootfs is already in place)
---   createContainer           at create, in the container's namespaces
---   startContainer            at start, in the container's namespaces, before the exec
+--   prestart, createRuntime   at create, in the runtime's namespaces, while the container waits just
+--                             before pivot_root (its namespaces and mounts made: rootfs's pause_before_root)
+--   createContainer           then, in the container's namespaces, its old root still the root
+--   startContainer            at start, in the container's namespaces (its root), before the exec
 --   poststart                 at start, after the exec; a failure is only logged
 --   poststop                  at delete, once the process is gone; a failure is only logged
 
