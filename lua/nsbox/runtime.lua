@@ -537,13 +537,14 @@ local function exec(root, id, opts, argv)
   local r = translated({ process = p })
   r.join, r.namespaces = pid, {}
   if joins_cgroups then r.cgroup = { join = pid } end
-  local recipe = plainly(nsbox.recipe, r)
+  local recipe, refused = plainly(nsbox.compile, plainly(nsbox.recipe, r))
+  if not recipe then fail(refused) end
   local options = spawn_options({ ["console-socket"] = opts["console-socket"], detached = opts.detach,
     ["preserve-fds"] = opts["preserve-fds"] }, r.tty)
   local proc, message, errno, step = nsbox.spawn(recipe, r.argv, options)
   if not proc then fail(step == "exec" and start_failure(r.argv[1], message, errno) or message) end
   hand_terminal(proc, opts)
-  write_pid_file(opts["pid-file"], proc.pid)
+  write_pid_file(opts["pid-file"], container_pid_of(recipe)(proc.pid)) -- the exec'd process, as runc's
   if opts.detach then return proc:detach() end
   local _, how, code = proc:wait()
   os.exit(exit_code(how, code))
