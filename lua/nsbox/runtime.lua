@@ -364,7 +364,9 @@ local function spawn_into(c, opts, config, bundle)
   c.fields.pid, c.fields.argv0 = pid, argv[1]
   c.fields.start_time = select(2, S.process(pid))
   c:save()
-  write_pid_file(opts["pid-file"], pid)
+  -- The engine's monitor (conmon, a subreaper) reaps the pid it is given to learn the exit status: the relay's,
+  -- which exits with its child's; the child itself is the relay's to reap.
+  write_pid_file(opts["pid-file"], proc.pid)
   log("debug", ("container %s: pid %d"):format(c.fields.id, pid))
   return proc
 end
@@ -537,14 +539,13 @@ local function exec(root, id, opts, argv)
   local r = translated({ process = p })
   r.join, r.namespaces = pid, {}
   if joins_cgroups then r.cgroup = { join = pid } end
-  local recipe, refused = plainly(nsbox.compile, plainly(nsbox.recipe, r))
-  if not recipe then fail(refused) end
+  local recipe = plainly(nsbox.recipe, r)
   local options = spawn_options({ ["console-socket"] = opts["console-socket"], detached = opts.detach,
     ["preserve-fds"] = opts["preserve-fds"] }, r.tty)
   local proc, message, errno, step = nsbox.spawn(recipe, r.argv, options)
   if not proc then fail(step == "exec" and start_failure(r.argv[1], message, errno) or message) end
   hand_terminal(proc, opts)
-  write_pid_file(opts["pid-file"], container_pid_of(recipe)(proc.pid)) -- the exec'd process, as runc's
+  write_pid_file(opts["pid-file"], proc.pid) -- with a relay, the relay: the one its monitor may reap (see spawn_into)
   if opts.detach then return proc:detach() end
   local _, how, code = proc:wait()
   os.exit(exit_code(how, code))

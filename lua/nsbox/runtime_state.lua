@@ -128,9 +128,9 @@ end
 function M.process(pid)
   local f = pid and pid > 0 and io.open(("/proc/%d/stat"):format(pid))
   if not f then return nil end
-  local stat = f:read("a")
+  local stat = f:read("a") -- nil when the process ended since the open
   f:close()
-  local rest = stat:match("^.*%) (.*)$") or ""
+  local rest = stat and stat:match("^.*%) (.*)$") or ""
   local fields = {}
   for word in rest:gmatch("%S+") do fields[#fields + 1] = word end
   return fields[1], fields[20], tonumber(fields[2])
