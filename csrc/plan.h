@@ -221,6 +221,8 @@ int child_run_step(const struct step *step, int report_fd, struct owned_mounts *
 /* common.c: descriptors, text and name tables, for the child and the parent alike */
 int close_keeping_errno(int fd, int rc);
 void close_fd(int *fd);
+int fd_above(int *fd, int min);
+int close_all_but(int *keep, int n);
 int write_all(int fd, const char *text);
 int write_path(const char *path, const char *text);
 char *decimal(char buf[12], unsigned int n);
