@@ -125,8 +125,9 @@ static int l_mkdtemp(lua_State *L)
 }
 
 /*
- * core.dir_owner(path) -> uid | nil, message, errno: the owner of the
- * directory at path itself (ENOTDIR for anything else, a symlink too).
+ * core.dir_owner(path) -> uid, mode | nil, message, errno: the owner and
+ * permission bits of the directory at path itself (ENOTDIR for anything
+ * else, a symlink too).
  */
 static int l_dir_owner(lua_State *L)
 {
@@ -140,7 +141,8 @@ static int l_dir_owner(lua_State *L)
 		return nsbox_fail(L, path);
 	}
 	lua_pushinteger(L, st.st_uid);
-	return 1;
+	lua_pushinteger(L, st.st_mode & 07777);
+	return 2;
 }
 
 void files_open(lua_State *L)

@@ -155,7 +155,86 @@ local function planted_tree()
   return dir, mark
 end
 
+-- A copy of the nsbox command alone, in a directory of its own: no checkout, no modules around it.
+local function command_alone()
+  local dir = H.temp_dir()
+  H.sh(("mkdir %s/bin && cp bin/nsbox %s/bin/"):format(dir, dir))
+  return dir .. "/bin/nsbox"
+end
+
+local function pattern(text)
+  return (text:gsub("%p", "%%%0"))
+end
+
 describe("where nsbox loads its modules from", function()
+  it("never takes stock recipes from the current directory when its modules have no source files", function()
+    local dir, mark = planted_tree()
+    H.sh("mkdir " .. dir .. "/recipes")
+    H.write(dir .. "/recipes/uts.lua", ("io.open(%q, 'w'):write('yes') return {}\n"):format(mark))
+    H.write(dir .. "/recipes/planted.lua", "-- planted\nreturn {}\n")
+    local preloaded = ("cd %s && LUA_PATH_5_4=/nonexistent/?.lua LUA_CPATH_5_4=%s/build/?.so lua5.4 -e "):format(dir,
+      H.trim(H.sh("pwd")))
+    assert.same({ "0\tunknown recipe 'uts' (no stock recipes: nsbox's modules were not loaded from files)\n", "", 0 },
+      { H.sh(preloaded .. H.quote('require "nsbox.core"; print(#require("nsbox.command").stock(), '
+        .. 'select(2, pcall(require("nsbox").load, "uts")))')) })
+    local out, err, code = H.sh(("cd %s && env -u LUA_PATH_5_4 -u LUA_PATH %s uts"):format(dir, command_alone()))
+    assert.same({ "", "nsbox: 'uts' is neither a command nor a recipe (no stock recipes: nsbox's modules were not "
+      .. "loaded from files)\n", 125 }, { out, err, code })
+    assert.is_nil(H.slurp(mark))
+  end)
+
+  H.root_it("never looks for a checkout around the current directory when it cannot find its own path", function()
+    local dir, mark = planted_tree()
+    H.sh(("chmod 755 %s && mkdir -p %s/build/nsbox && touch %s/build/nsbox/core.so && cp bin/nsbox %s/x/")
+      :format(dir, dir, dir, dir))
+    -- Without /proc (in a mount namespace of its own), realpath("/proc/self/exe") fails.
+    local out = H.sh(("unshare -m --propagation private sh -c 'mount -t tmpfs none /proc && cd %s/x && ./nsbox "
+      .. "--version'"):format(dir))
+    assert.is_not.equal("HIJACKED\n", out)
+    assert.is_nil(H.slurp(mark))
+  end)
+
+  it("ignores LUA_PATH and LUA_CPATH: a module planted on them never runs", function()
+    local dir, mark = planted_tree()
+    local env = ("LUA_PATH_5_4='%s/lua/?.lua' LUA_PATH='%s/lua/?.lua' LUA_CPATH_5_4='%s/?.so' "):format(dir, dir, dir)
+    local out, _, code = H.sh(env .. command_alone() .. " --version")
+    assert.same({ "", 125 }, { out, code })
+    assert.is_nil(H.slurp(mark))
+  end)
+
+  H.root_it("refuses a checkout below a directory another user owns", function()
+    local parent = H.temp_dir()
+    local tree = H.copied_checkout(parent .. "/tree")
+    H.sh("chown 65534 " .. parent)
+    local _, err = H.sh(tree .. "/bin/nsbox --version")
+    assert.matches("^nsbox: not using the checkout " .. pattern(tree) .. ": other users can change " .. pattern(parent)
+      .. "\n", err)
+  end)
+
+  it("refuses a checkout that a group may write, the caller's own group too, and accepts it once it may not", function()
+    local tree = H.copied_checkout()
+    H.sh("chmod g+w " .. tree .. "/lua/nsbox")
+    local _, err = H.sh(tree .. "/bin/nsbox --version")
+    assert.matches("^nsbox: not using the checkout " .. pattern(tree) .. ": other users can change " .. pattern(tree)
+      .. "/lua/nsbox\n", err)
+    H.sh("chmod g-w " .. tree .. "/lua/nsbox")
+    assert.same({ "nsbox version " .. nsbox.VERSION .. "\nspec: 1.0.2\n", "", 0 },
+      { H.sh(tree .. "/bin/nsbox --version") })
+  end)
+
+  it("refuses installed modules others can change, and runs its own precompiled copies instead", function()
+    local dir, mark = planted_tree()
+    local program = command_alone()
+    local tree = program:match("^(.*)/bin/nsbox$")
+    H.sh(("mkdir -p %s/share/lua/5.4 && cp -r %s/lua/nsbox %s/share/lua/5.4/ && chmod 777 %s/share/lua/5.4")
+      :format(tree, dir, tree, tree))
+    local out, err = H.sh(program .. " --version")
+    assert.is_not.equal("HIJACKED\n", out)
+    assert.matches("^nsbox: not using the modules installed in " .. pattern(tree) .. ": other users can change "
+      .. pattern(tree) .. "/share/lua/5%.4\n", err)
+    assert.is_nil(H.slurp(mark))
+  end)
+
   it("never next to a recipe in a directory others can write, nor from the current directory", function()
     local dir, mark = planted_tree()
     H.write(dir .. "/nsbox.lua", "io.open('" .. mark .. "', 'w'):write('yes')\n")
@@ -179,8 +258,8 @@ describe("where nsbox loads its modules from", function()
     H.sh("mkdir " .. dir .. "/bin && cp bin/nsbox " .. dir .. "/bin/")
     local out, err = H.sh(dir .. "/bin/nsbox --version")
     assert.is_not.equal("HIJACKED\n", out)
-    assert.matches("^nsbox: not using the checkout " .. dir:gsub("%p", "%%%0") .. "/bin/%.%.: other users can change "
-      .. dir:gsub("%p", "%%%0") .. "/bin/%.%.\n", err)
+    assert.matches("^nsbox: not using the checkout " .. pattern(dir) .. ": other users can change " .. pattern(dir)
+      .. "\n", err)
     assert.is_nil(H.slurp(mark))
   end)
 
@@ -189,7 +268,7 @@ describe("where nsbox loads its modules from", function()
     H.sh("chmod 755 " .. dir .. " && mkdir " .. dir .. "/bin && cp bin/nsbox " .. dir .. "/bin/ && chown 65534 "
       .. dir .. "/lua/nsbox")
     local _, err = H.sh(dir .. "/bin/nsbox --version")
-    assert.matches("other users can change " .. dir:gsub("%p", "%%%0") .. "/bin/%.%./lua/nsbox\n", err)
+    assert.matches("other users can change " .. pattern(dir) .. "/lua/nsbox\n", err)
     assert.is_nil(H.slurp(mark))
   end)
 end)

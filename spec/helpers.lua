@@ -148,6 +148,16 @@ function H.temp_dir()
   return dir
 end
 
+-- A copy of the built checkout in a new directory (under dir when given):
+-- its sources, its command, its core and nsbox-init, nothing rebuilt.
+function H.copied_checkout(dir)
+  dir = dir or H.temp_dir()
+  local _, err, code = H.sh(("mkdir -p %s/build/nsbox %s/bin && cp -r lua recipes %s/ && cp bin/nsbox %s/bin/ && "
+    .. "cp build/nsbox/core.so build/nsbox/nsbox-init %s/build/nsbox/"):format(dir, dir, dir, dir, dir))
+  assert(code == 0, err)
+  return dir
+end
+
 -- A file holding text, with mode (octal text) when given.
 function H.write(path, text, mode)
   local f = assert(io.open(path, "w"))

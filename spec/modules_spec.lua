@@ -3,16 +3,6 @@
 -- what its source says, so a checkout always runs its sources as they are.
 local H = require "helpers"
 
--- A copy of the built checkout in a fresh directory: its sources, its
--- command, its core and nsbox-init, nothing rebuilt.
-local function copied_checkout()
-  local dir = H.temp_dir()
-  local _, err, code = H.sh(("mkdir -p %s/build/nsbox %s/bin && cp -r lua recipes %s/ && cp bin/nsbox %s/bin/ && "
-    .. "cp build/nsbox/core.so build/nsbox/nsbox-init %s/build/nsbox/"):format(dir, dir, dir, dir, dir))
-  assert(code == 0, err)
-  return dir
-end
-
 -- What `lua` prints, loading the modules of dir's lua/ through dir's core.
 local function lua_in(dir, code)
   return H.sh(("LUA_PATH_5_4='%s/lua/?.lua;%s/lua/?/init.lua' LUA_CPATH_5_4='%s/build/?.so' lua5.4 -e %s")
@@ -21,7 +11,7 @@ end
 
 describe("the precompiled modules", function()
   it("run a changed source, in the command and in lua, without a rebuild", function()
-    local dir = copied_checkout()
+    local dir = H.copied_checkout()
     assert.same({ "nsbox version scm-1\nspec: 1.0.2\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --version") })
     local init = H.slurp(dir .. "/lua/nsbox/init.lua")
     H.write(dir .. "/lua/nsbox/init.lua", (init:gsub('VERSION = "scm%-1"', 'VERSION = "edited"')))
@@ -30,7 +20,7 @@ describe("the precompiled modules", function()
   end)
 
   it("are what runs while the sources are unchanged, with the sources' paths", function()
-    local dir = copied_checkout()
+    local dir = H.copied_checkout()
     -- Precompiled without debug information, a function's source is "=?".
     local out, err, code = lua_in(dir, 'require "nsbox.core"; local recipe = require "nsbox.recipe"; '
       .. 'print(debug.getinfo(recipe.build, "S").source)')

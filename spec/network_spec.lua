@@ -253,6 +253,44 @@ describe("network", function()
     assert.equal("0\n", out)
   end)
 
+  H.root_it("keeps ip_forward on while a NAT sandbox of another bridge lives, off after the last", function()
+    local dir = H.temp_dir()
+    local outer = namespace()
+    local out, err, code = lua_in(outer, dir, [[
+      local function forwarding() return io.open("/proc/sys/net/ipv4/ip_forward"):read("l") end
+      local function sandbox(network)
+        network.mode, network.nat = "veth", true
+        return assert(nsbox.spawn(nsbox.recipe { namespaces = { "net" }, network = network }, { "sleep", "600" }))
+      end
+      print(forwarding())
+      local a = sandbox {}
+      local b = sandbox { bridge = "nsbox1", subnet = "10.89.0.0/16" }
+      print(forwarding())
+      a:kill(); a:wait()
+      print(forwarding())
+      b:kill(); b:wait()
+      print(forwarding())
+    ]])
+    assert.equal(0, code, err)
+    assert.equal("0\n1\n1\n0\n", out)
+    assert.equal("", (outer.sh("nft list ruleset")))
+    assert.equal("lock\n", (H.sh("ls " .. H.quote(dir .. "/net"))))
+  end)
+
+  -- Two first spawns since boot may race to make the lease directory: the one that finds it made takes it only
+  -- when it is root's, mode 0700, not a link. A dangling link, where its lock file is as missing as in no
+  -- directory, is found in its place every time.
+  H.root_it("refuses a link in place of the lease directory it was about to make", function()
+    local dir = H.temp_dir()
+    H.sh("ln -s " .. H.quote(dir .. "/gone") .. " " .. H.quote(dir .. "/net"))
+    local refused = lua_in(namespace(), dir, [[
+      print(nsbox.run(nsbox.recipe { namespaces = { "net" }, network = { mode = "veth" } }, { "true" }))
+    ]])
+    assert.matches("^nil\tlease directory " .. dir:gsub("%p", "%%%0")
+      .. "/net: exists, but is not a directory of root's with mode 0700\t", refused)
+    assert.is_nil(H.slurp(dir .. "/gone/lock"))
+  end)
+
   H.root_it("keeps its leases in /run/nsbox-net, mode 0700, not in the runtime's /run/nsbox", function()
     local dir = H.temp_dir()
     local out, err, code = lua_in(namespace(), dir, [[

@@ -201,8 +201,8 @@ describe("nsbox as an OCI runtime", function()
       :format(root, ID))
     assert.same({ "crun\nsleep60", "", 4 }, { H.trim(text:gsub("%z", "")), err, code })
     assert.same({ 0, "" }, { nsbox("exec", "--detach", "--pid-file", dir .. "/exec.pid", ID, "sleep", "61") })
-    local pid = H.slurp(dir .. "/exec.pid")
-    assert.equal(0, select(3, H.sh("kill -0 " .. pid)))
+    local pid = H.trim(H.slurp(dir .. "/exec.pid"))
+    assert.equal("sleep\00061\0", H.slurp("/proc/" .. pid .. "/cmdline")) -- the exec'd process, as runc writes
     H.sh("kill -9 " .. pid)
   end)
 
@@ -298,6 +298,35 @@ describe("nsbox as an OCI runtime", function()
       { nsbox("create", "--bundle", dir, ID) })
     assert.equal("", H.sh("ls " .. root))
   end)
+
+  -- A pod's second container joins the first's PID namespace: nsbox's relay stays outside it, and the hooks and
+  -- the state are given the container's own process, as runc gives them.
+  H.root_it("gives the hooks and the state the process of a container that joins another's PID namespace",
+    function()
+      nsbox("create", "--bundle", dir, ID)
+      nsbox("start", ID)
+      local pod_ns = H.sh("readlink /proc/" .. state().pid .. "/ns/pid")
+      local second = bundle { "sh", "-c", "echo second started; exec sleep 60" }
+      H.on_end(function() B.remove(second) end)
+      local config = cjson.decode(H.slurp(second .. "/config.json"))
+      for _, ns in ipairs(config.linux.namespaces) do
+        if ns.type == "pid" then ns.path = "/proc/" .. state().pid .. "/ns/pid" end
+      end
+      config.hooks = { createContainer = { { path = "/bin/sh", args = { "sh", "-c",
+        ('sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p" >%s/hook.pid; readlink /proc/self/ns/pid >%s/hook.ns')
+        :format(second, second) } } } }
+      H.write(second .. "/config.json", cjson.encode(config))
+      local ID2 = ID .. "-second"
+      H.on_end(function() H.sh(("bin/nsbox --root %s delete --force %s"):format(root, ID2)) end)
+      assert.same({ 0, "" }, { nsbox("create", "--bundle", second, "--pid-file", second .. "/pid", ID2) })
+      local pid = state(ID2).pid
+      assert.same({ pod_ns, pod_ns, tostring(pid), tostring(pid) .. "\n" }, { H.sh("readlink /proc/" .. pid
+        .. "/ns/pid"), H.slurp(second .. "/hook.ns"), H.slurp(second .. "/pid"), H.slurp(second .. "/hook.pid") })
+      assert.same({ 0, "" }, { nsbox("start", ID2) })
+      assert.same({ 0, "" }, { nsbox("kill", ID2, "KILL") })
+      assert.is_true(wait_gone(pid))
+      assert.equal("stopped", state(ID2).status)
+    end)
 
   H.root_it("logs errors as JSON lines with --log-format json, and refuses --systemd-cgroup", function()
     local _, err, code = H.sh(("bin/nsbox --root %s --log %s/log.json --log-format=json state %s"):format(root, dir,

@@ -85,16 +85,27 @@ static int run_launcher(lua_State *L)
 	char **argv = lua_touserdata(L, 2);
 	char self[PATH_MAX];
 
+	/*
+	 * As `lua -E`: no LUA_PATH, LUA_CPATH (sudo -E and su keep them), so a
+	 * module in a folder the caller's environment names never runs; the
+	 * launcher chooses the paths.
+	 */
+	lua_pushboolean(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
 	luaL_openlibs(L);
 	modules_preload(L);
 	modules_push_chunk(L, "nsbox.launcher");
 	lua_call(L, 0, 1);
 	lua_getfield(L, -1, "main");
-	/* Where this program is, links resolved: the launcher looks for a checkout around it. */
+	/*
+	 * Where this program is, links resolved: the launcher looks for its
+	 * modules around it. Unknown (no /proc), nil: argv[0] is whatever the
+	 * caller chose, so the launcher then trusts no folder.
+	 */
 	if (realpath("/proc/self/exe", self) != NULL)
 		lua_pushstring(L, self);
 	else
-		lua_pushstring(L, argv[0]);
+		lua_pushnil(L);
 	push_args(L, argc, argv);
 	luaL_newlib(L, host);
 	lua_call(L, 3, 0);

@@ -33,9 +33,13 @@ end
 -- The stock recipes: the recipes directory next to this module's source
 -- (its path is require's second argument, also when its precompiled copy
 -- runs), that is lua/nsbox/recipes in a checkout (a link to recipes/) and
--- the installed modules nsbox.recipes.NAME in a rock.
-local STOCK_DIR = (select(2, ...) or ""):match("^(.*)/[^/]*$") or "."
-STOCK_DIR = STOCK_DIR .. "/recipes"
+-- the installed modules nsbox.recipes.NAME in a rock. A precompiled copy
+-- with no source on the path gets ":preload:": then there are none, and
+-- never ./recipes, whatever the current directory holds.
+local STOCK_DIR = (select(2, ...) or ""):match("^(.*)/[^/]*$")
+STOCK_DIR = STOCK_DIR and STOCK_DIR .. "/recipes"
+local STOCK_HINT = STOCK_DIR and "nsbox --list shows them"
+  or "no stock recipes: nsbox's modules were not loaded from files"
 
 local readable = require("nsbox.files").readable
 
@@ -45,7 +49,7 @@ local function is_path(word)
 end
 
 local function stock_path(name)
-  if not name:match("^[%w_-]+$") then return nil end
+  if not (STOCK_DIR and name:match("^[%w_-]+$")) then return nil end
   local path = STOCK_DIR .. "/" .. name .. ".lua"
   return readable(path) and path or nil
 end
@@ -102,6 +106,7 @@ for _, name in ipairs(M.RESERVED) do RESERVED_SET[name] = true end
 -- script form (recipes/lsns.lua is `nsbox lsns`), not recipes.
 function M.stock()
   local list = {}
+  if not STOCK_DIR then return list end
   local pipe = io.popen("ls -1 -- '" .. STOCK_DIR:gsub("'", "'\\''") .. "' 2>/dev/null")
   for file in pipe:lines() do
     local name = file:match("^([%w_-]+)%.lua$")
@@ -118,7 +123,7 @@ end
 local function resolve(what)
   if type(what) ~= "string" then error(("recipe must be a path or a name, got %s"):format(type(what)), 0) end
   if is_path(what) then return what end
-  return stock_path(what) or error(("unknown recipe '%s' (nsbox --list shows them)"):format(what), 0)
+  return stock_path(what) or error(("unknown recipe '%s' (%s)"):format(what, STOCK_HINT), 0)
 end
 
 -- What a recipe file returns: a recipe (table), a function(args, program)
@@ -193,8 +198,8 @@ function M.main(args)
   if is_command(first) then return M.run_command(first, rest(args, 2), "nsbox " .. first) end
   local path = is_path(first) and first or stock_path(first)
   if not path then
-    fail(("'%s' is neither a command nor a recipe (nsbox --help shows the commands, nsbox --list the recipes)")
-      :format(first))
+    local hint = STOCK_DIR and "nsbox --help shows the commands, nsbox --list the recipes" or STOCK_HINT
+    fail(("'%s' is neither a command nor a recipe (%s)"):format(first, hint))
   end
   run_file(path, rest(args, 2), "nsbox " .. first, true)
 end

@@ -37,7 +37,7 @@ local FIELDS = { mode = true, bridge = true, address = true, subnet = true, gate
   ports = true, dns = true }
 local DEFAULT = { bridge = "nsbox0", subnet = "10.88.0.0/16", mtu = 1500 }
 local SANDBOX_LINK = "eth0"
-local ENOENT = 2
+local ENOENT, EEXIST = 2, 17
 
 -- Where leases are kept: NSBOX_NET_DIR (a test's temp dir), else
 -- /run/nsbox-net: not inside the OCI runtime's root /run/nsbox, where a
@@ -351,7 +351,7 @@ local function write_state(path, state)
     return true
   end
   local lines = {}
-  for _, key in ipairs { "subnet", "bridge_created", "nat", "forward" } do
+  for _, key in ipairs { "subnet", "bridge_created", "nat" } do
     if state[key] then lines[#lines + 1] = key .. " " .. state[key] end
   end
   for _, l in ipairs(state.leases) do
@@ -364,6 +364,18 @@ local function write_state(path, state)
   return os.rename(path .. ".new", path)
 end
 
+-- The state directory made, 0700, root's. Two first spawns since boot may
+-- race to make it: the loser takes the winner's, once it is sure it is a
+-- directory (no link) that only root may use.
+local function make_state_dir(dir)
+  local made, why, errno = core.mkdir(dir, 448)
+  if made then return core.chmod(dir, 448) end
+  if errno ~= EEXIST then return nil, why end
+  local owner, mode = core.dir_owner(dir)
+  if owner ~= 0 or mode ~= 448 then return nil, "exists, but is not a directory of root's with mode 0700" end
+  return true
+end
+
 -- fn() with the state directory's lock held: one lock for every bridge, so
 -- that subnets are compared and addresses given out one sandbox at a time.
 -- The directory is made at the first use since boot, 0700: leases are
@@ -374,8 +386,7 @@ local function locked(fn, existing_only)
   local fd, message, errno = core.lock(dir .. "/lock", "create")
   if not fd and errno == ENOENT then
     if existing_only then return true end
-    local made, why = core.mkdir(dir, 448)
-    if made then made, why = core.chmod(dir, 448) end
+    local made, why = make_state_dir(dir)
     if not made then return nil, ("lease directory %s: %s"):format(dir, why) end
     fd, message, errno = core.lock(dir .. "/lock", "create")
   end
@@ -388,7 +399,8 @@ end
 
 local function nat_table(bridge) return ('nsbox-%s'):format(bridge) end
 
-local function sysctl(path, value)
+-- The first line of a file (a sysctl's value, the forward file's), and value written in its place when given.
+local function first_line(path, value)
   local f = io.open(path)
   local old = f and f:read("l")
   if f then f:close() end
@@ -415,24 +427,47 @@ table ip %s {
   return true
 end
 
+-- ip_forward is one setting per network namespace, shared by its bridges:
+-- what nsbox found it as is kept in one file per namespace (no bridge's
+-- name: it has no '@'), under the same lock as the lease files.
+local function forward_path()
+  return ("%s/ip_forward.%d"):format(M.state_dir(), M.netns_id())
+end
+
 -- NAT and forwarded ports route between the bridge and the caller's other
--- links. Forwarding found off is turned on, and state.forward remembers
--- what it was, so that the last sandbox turns it off again (drop_unused);
--- found on, it is not nsbox's to touch, then or later.
-local function ensure_forwarding(state)
-  if state.forward then return end
-  local found = sysctl(IP_FORWARD)
+-- links. Forwarding found off is turned on, and the forward file remembers
+-- what it was, so that the last sandbox of the namespace turns it off again
+-- (drop_unused); found on, it is not nsbox's to touch, then or later.
+local function ensure_forwarding()
+  if first_line(forward_path()) then return end
+  local found = first_line(IP_FORWARD)
   if found ~= "1" then
-    sysctl(IP_FORWARD, "1")
-    state.forward = found
+    first_line(IP_FORWARD, "1")
+    first_line(forward_path(), found)
   end
 end
 
--- Forwarding put back as nsbox found it, only if it is still what nsbox
--- made it: turned off meanwhile, it stays off. (Turned on again by another
--- program while on, it cannot be told from nsbox's: see doc/network.md.)
-local function restore_forwarding(state)
-  if state.forward and state.forward ~= "1" and sysctl(IP_FORWARD) == "1" then sysctl(IP_FORWARD, state.forward) end
+-- Whether a bridge other than this one has a sandbox alive in our namespace.
+local function other_bridges_used(bridge)
+  for other, path in pairs(state_files()) do
+    if other ~= bridge then
+      for _, l in ipairs(read_state(path).leases) do
+        if alive(l) then return true end
+      end
+    end
+  end
+  return false
+end
+
+-- Once no bridge of the namespace has a sandbox left, forwarding put back as
+-- nsbox found it, only if it is still what nsbox made it: turned off
+-- meanwhile, it stays off. (Turned on again by another program while on, it
+-- cannot be told from nsbox's: see doc/network.md.)
+local function restore_forwarding(bridge)
+  local found = first_line(forward_path())
+  if not found or other_bridges_used(bridge) then return end
+  if found ~= "1" and first_line(IP_FORWARD) == "1" then first_line(IP_FORWARD, found) end
+  os.remove(forward_path())
 end
 
 local function ports_table(pid) return ('nsbox-ports-%d'):format(pid) end
@@ -490,7 +525,7 @@ local function drop_unused(n, state, note)
   if #state.leases > 0 then return end
   local nat = nat_table(n.bridge)
   if state.nat and core.nft("delete table ip " .. nat) then note("NAT table " .. nat) end
-  restore_forwarding(state)
+  restore_forwarding(n.bridge)
   if state.bridge_created and core.link_del(n.bridge) then note("bridge " .. n.bridge) end
 end
 
@@ -531,7 +566,7 @@ local function veth_up(n, pid, state)
   local ok, message = ensure_bridge(n, state)
   if ok and n.nat then ok, message = ensure_nat(n, state) end
   if not ok then return nil, message end
-  if n.nat or n.ports then ensure_forwarding(state) end
+  if n.nat or n.ports then ensure_forwarding() end
   local ip
   ip, message = free_address(n, state)
   if not ip then return nil, message end
@@ -822,6 +857,7 @@ function M.gc(note)
       drop_unused({ bridge = bridge }, state, note)
       write_state(path, state)
     end
+    restore_forwarding() -- also when a crash left no lease file, only the forward file
     return true
   end, "existing only")
 end

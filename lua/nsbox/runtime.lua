@@ -252,7 +252,7 @@ local function with_cgroups(r, id)
   end
 end
 
--- The process a spawn runs: the translation's recipe without an init (the
+-- The process a spawn runs, compiled: the translation's recipe without an init (the
 -- container's process is its PID 1, as runc makes it); pause: it waits before pivot_root for create's hooks.
 local function container_recipe(config, bundle, id, pause)
   local r = translated(config, bundle)
@@ -260,7 +260,10 @@ local function container_recipe(config, bundle, id, pause)
   r.pause_before_root = pause
   local argv = r.argv
   if not argv then fail("config.json: process.args is required") end
-  return plainly(nsbox.recipe, r, { init = false }), argv, r.tty
+  -- compiled here: its steps tell container_pid_of whether there is a relay
+  local compiled, message = plainly(nsbox.compile, plainly(nsbox.recipe, r, { init = false }))
+  if not compiled then fail(message) end
+  return compiled, argv, r.tty
 end
 
 local function spawn_options(opts, tty)
@@ -319,8 +322,9 @@ end
 -- options.paused for the spawn: prestart (deprecated; "created", as crun gives it and runtime-tools' hooks_stdin
 -- test expects) and createRuntime in our namespaces, createContainer in the container's, where the old root is
 -- still the root: its path resolves as in ours, as the spec asks. A failure kills the container and fails create.
-local function run_hooks_before_root(c)
+local function run_hooks_before_root(c, container_pid)
   return function(pid)
+    pid = container_pid(pid)
     c.fields.pid, c.fields.start_time = pid, select(2, S.process(pid))
     run_hooks(c, { "prestart" }, "created")
     run_hooks(c, { "createRuntime" }, "creating")
@@ -329,12 +333,23 @@ local function run_hooks_before_root(c)
   end
 end
 
+-- The container's process, from the pid spawn gives: with a fork step (a PID or time namespace joined, which
+-- only children made afterwards enter), that pid is the relay staying outside, and the container's process is its
+-- only child, the process hooks and the state are about, as runc's. The relay itself once its child is gone.
+local function container_pid_of(recipe)
+  for _, step in ipairs(recipe.plan.steps) do
+    if step.op == "fork" then return function(relay) return S.child_of(relay) or relay end end
+  end
+  return function(pid) return pid end
+end
+
 -- Spawn the container with opts (park: parked on its exec.sock); its pid in the state and the pid file.
 local function spawn_into(c, opts, config, bundle)
   local pause = has_hooks_before_root(c)
   local recipe, argv, tty = container_recipe(config, bundle, c.fields.id, pause or nil)
+  local container_pid = container_pid_of(recipe)
   local options = spawn_options(opts, tty)
-  options.paused = pause and run_hooks_before_root(c) or nil
+  options.paused = pause and run_hooks_before_root(c, container_pid) or nil
   local park
   if opts.parked then
     park = assert(core.park_socket(c:socket()))
@@ -345,11 +360,12 @@ local function spawn_into(c, opts, config, bundle)
   if not proc then fail(message) end
   c.fields.cgroup = proc.cgroup and proc.cgroup:record()
   hand_terminal(proc, opts)
-  c.fields.pid, c.fields.argv0 = proc.pid, argv[1]
-  c.fields.start_time = select(2, S.process(proc.pid))
+  local pid = container_pid(proc.pid)
+  c.fields.pid, c.fields.argv0 = pid, argv[1]
+  c.fields.start_time = select(2, S.process(pid))
   c:save()
-  write_pid_file(opts["pid-file"], proc.pid)
-  log("debug", ("container %s: pid %d"):format(c.fields.id, proc.pid))
+  write_pid_file(opts["pid-file"], pid)
+  log("debug", ("container %s: pid %d"):format(c.fields.id, pid))
   return proc
 end
 
@@ -521,13 +537,14 @@ local function exec(root, id, opts, argv)
   local r = translated({ process = p })
   r.join, r.namespaces = pid, {}
   if joins_cgroups then r.cgroup = { join = pid } end
-  local recipe = plainly(nsbox.recipe, r)
+  local recipe, refused = plainly(nsbox.compile, plainly(nsbox.recipe, r))
+  if not recipe then fail(refused) end
   local options = spawn_options({ ["console-socket"] = opts["console-socket"], detached = opts.detach,
     ["preserve-fds"] = opts["preserve-fds"] }, r.tty)
   local proc, message, errno, step = nsbox.spawn(recipe, r.argv, options)
   if not proc then fail(step == "exec" and start_failure(r.argv[1], message, errno) or message) end
   hand_terminal(proc, opts)
-  write_pid_file(opts["pid-file"], proc.pid)
+  write_pid_file(opts["pid-file"], container_pid_of(recipe)(proc.pid)) -- the exec'd process, as runc's
   if opts.detach then return proc:detach() end
   local _, how, code = proc:wait()
   os.exit(exit_code(how, code))

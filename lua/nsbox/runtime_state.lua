@@ -124,7 +124,7 @@ function Container:socket()
   return self.dir .. "/exec.sock"
 end
 
--- The state letter and start time of pid (fields 3 and 22 of /proc/PID/stat), or nil when gone.
+-- The state letter, start time and parent's pid of pid (fields 3, 22 and 4 of /proc/PID/stat), or nil when gone.
 function M.process(pid)
   local f = pid and pid > 0 and io.open(("/proc/%d/stat"):format(pid))
   if not f then return nil end
@@ -133,7 +133,16 @@ function M.process(pid)
   local rest = stat:match("^.*%) (.*)$") or ""
   local fields = {}
   for word in rest:gmatch("%S+") do fields[#fields + 1] = word end
-  return fields[1], fields[20]
+  return fields[1], fields[20], tonumber(fields[2])
+end
+
+-- A child of pid's (its only one, for the relays asked about), or nil: /proc/PID/task/*/children is not in every
+-- kernel (CONFIG_PROC_CHILDREN), so every process's parent is read.
+function M.child_of(pid)
+  for _, p in ipairs(core.procs()) do
+    if select(3, M.process(p.pid)) == pid then return p.pid end
+  end
+  return nil
 end
 
 -- Whether the container's process is still the one create made, and alive.

@@ -124,15 +124,21 @@ local BY_ARGUMENT = {
 }
 
 -- Every socket family but vsock, the host's channel to its virtual machines.
--- The kernel reads the family as an int, so only its low 32 bits count: a
--- 64-bit "ne 40" would let 0x100000028 through to a vsock socket. A filter
--- has no "masked ne", and libseccomp lets an unconditional allow of socket
--- erase a conditional deny beside it; so: allowed where any of those 32 bits
--- differs from 40's, one masked_eq rule per bit.
-for bit = 0, 31 do
-  local mask = 1 << bit
+-- The kernel reads the family as an int, so a 64-bit "ne 40" would let
+-- 0x100000028 through to a vsock socket; libseccomp lets an unconditional
+-- allow of socket erase a conditional deny beside it, and compares an
+-- argument once per rule. So socket is allowed by ranges that leave 40 out:
+-- below 40, then 41, 42-43, 44-47 and 48-63 as masked blocks (the kernel
+-- knows families up to 45). A family with any upper bit set, which no C
+-- library passes, is refused like vsock.
+local function allow_socket(op, value, value2)
   BY_ARGUMENT[#BY_ARGUMENT + 1] = { action = "allow", syscalls = { "socket" },
-    args = { { index = 0, op = "masked_eq", value = mask, value2 = ~AF_VSOCK & mask } } }
+    args = { { index = 0, op = op, value = value, value2 = value2 } } }
+end
+allow_socket("lt", AF_VSOCK)
+allow_socket("eq", AF_VSOCK + 1)
+for _, block in ipairs { { first = 42, size = 2 }, { first = 44, size = 4 }, { first = 48, size = 16 } } do
+  allow_socket("masked_eq", ~(block.size - 1), block.first)
 end
 
 local function sorted_group_names(groups)
