@@ -29,9 +29,6 @@
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 
 /* The most cgroup directories one sandbox gets: one per hierarchy, and the parents its cgroup.path made. */
 #define CGROUP_MAX_DIRS 64
@@ -168,20 +165,39 @@ static int open_dir(const char *path, size_t len, struct cgroup_dir *d)
 }
 
 /*
- * The absolute directories listed at idx opened into dirs (after those there
- * already); one already gone is skipped where missing_ok. 0, or -1 with errno
- * and *failed the path (anchored by the list).
+ * The lists of absolute directories at first..last checked, all of them
+ * before any is opened: a raise after an open would leak its descriptors.
+ */
+static void check_dirs(lua_State *L, int first, int last)
+{
+	int total = 0;
+
+	for (int idx = first; idx <= last; idx++) {
+		luaL_checktype(L, idx, LUA_TTABLE);
+		for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
+			size_t len;
+			const char *path = luaL_checklstring(L, -1, &len);
+
+			luaL_argcheck(L, ++total <= CGROUP_MAX_DIRS && len < PATH_MAX && path[0] == '/', idx,
+				      "at most 64 absolute cgroup directories");
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/*
+ * The directories listed at idx (checked by check_dirs) opened into dirs
+ * (after those there already); one already gone is skipped where
+ * missing_ok. 0, or -1 with errno and *failed the path (anchored by the list).
  */
 static int open_dirs(lua_State *L, int idx, struct cgroup_dirs *dirs, bool missing_ok, const char **failed)
 {
-	luaL_checktype(L, idx, LUA_TTABLE);
 	for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
 		size_t len;
-		const char *path = luaL_checklstring(L, -1, &len);
+		const char *path = lua_tolstring(L, -1, &len);
 
 		lua_pop(L, 1);
-		luaL_argcheck(L, dirs->n < CGROUP_MAX_DIRS && len < PATH_MAX && path[0] == '/', idx,
-			      "at most 64 absolute cgroup directories");
 		if (open_dir(path, len, &dirs->dir[dirs->n]) == 0)
 			dirs->dir[dirs->n++].item = (int)i;
 		else if (!(missing_ok && errno == ENOENT))
@@ -293,6 +309,7 @@ static int l_cgroup_remove(lua_State *L)
 	int failed = 0, err = 0;
 
 	dirs->n = 0;
+	check_dirs(L, 1, 1);
 	if (open_dirs(L, 1, dirs, true, &path) < 0) {
 		err = errno;
 	} else if (dirs->owned = dirs->n, remove_dirs(dirs, &failed) < 0) {
@@ -322,26 +339,6 @@ static int l_cgroup_writable(lua_State *L)
 	return 1;
 }
 
-/* Close every descriptor but those in keep (n of them, sorted here): the watcher holds nothing of the caller's. */
-static int close_all_but(int *keep, int n)
-{
-	unsigned int from = 0;
-
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int fd = keep[j];
-
-			keep[j] = keep[j - 1];
-			keep[j - 1] = fd;
-		}
-	for (int i = 0; i < n; i++) {
-		if ((unsigned int)keep[i] > from && syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0U) < 0)
-			return -1;
-		from = (unsigned int)keep[i] + 1;
-	}
-	return (int)syscall(SYS_close_range, from, ~0U, 0U);
-}
-
 /*
  * The watcher: nobody's child, it waits on the caller's pipe. A byte is the
  * caller's own end of the sandbox (it removed the cgroups, and their names
@@ -360,6 +357,9 @@ static _Noreturn void watch(int fd, struct cgroup_dirs *dirs)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	keep[0] = 0;
 	for (int i = 0; i < dirs->n; i++) {
+		/* Off 0 first (the caller's stdin may have been closed): dup2 below must not overwrite one. */
+		if (fd_above(&dirs->dir[i].fd, 1) < 0 || fd_above(&dirs->dir[i].up, 1) < 0)
+			_exit(1);
 		keep[1 + 2 * i] = dirs->dir[i].fd;
 		keep[2 + 2 * i] = dirs->dir[i].up;
 	}
@@ -388,6 +388,7 @@ static int l_cgroup_watch(lua_State *L)
 	pid_t middle;
 
 	dirs->n = 0;
+	check_dirs(L, 1, 2);
 	if (open_dirs(L, 1, dirs, false, &path) < 0 || (dirs->owned = dirs->n, open_dirs(L, 2, dirs, false, &path)) < 0) {
 		int err = errno;
 

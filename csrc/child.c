@@ -275,7 +275,10 @@ static _Noreturn void exec_or_report(const struct child_args *args, int terminal
 /*
  * Become nsbox-init (init/nsbox-init.c), watching our child, the sandbox:
  * an exec'd program holding nothing of the caller (no memory, environment,
- * or descriptor but the status pipe).
+ * or descriptor but the status pipe, and the gate until it opens it). If
+ * the exec fails, the child waiting at the gate is killed and reaped before
+ * we report: it runs on the caller's stacks, in the caller's memory, which
+ * the next spawn reuses.
  */
 static _Noreturn void become_init(const struct child_args *args, pid_t child, int gate)
 {
@@ -283,9 +286,15 @@ static _Noreturn void become_init(const struct child_args *args, pid_t child, in
 	char *const envp[] = {NULL};
 	char *const argv[] = {(char *)"nsbox-init", decimal(fd_text, (unsigned int)args->status_fd),
 			      decimal(pid_text, (unsigned int)child), decimal(gate_text, (unsigned int)gate), NULL};
+	int err;
 
 	if (fcntl(args->status_fd, F_SETFD, 0) == 0 && fcntl(gate, F_SETFD, 0) == 0)
 		syscall(SYS_execveat, args->init_fd, "", argv, envp, AT_EMPTY_PATH);
+	err = errno;
+	kill(child, SIGKILL);
+	while (waitpid(child, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	errno = err;
 	report_and_exit(args, args->plan->nsteps + REPORT_INIT);
 }
 
@@ -304,7 +313,7 @@ struct resume {
  * the caller, /proc/1/mem and /proc/1/fd of our supervisor would be open to
  * us: its memory is still the caller's (CLONE_VM), its descriptors the
  * caller's too. So nothing of the sandbox runs before init's word; without
- * it (init could not start, and has said why) we leave.
+ * it (init could not start, and kills us before it says why) we leave.
  */
 static void wait_for_init(const struct resume *r)
 {
@@ -510,8 +519,8 @@ _Noreturn void child_main(const struct child_args *args)
 	 * parent, which writes the id maps meanwhile: nothing here may set it
 	 * before the parent's go-ahead, after which the parent only sleeps in
 	 * read() until our exec or report. Closing our copies of the parent's
-	 * pipe ends cannot fail; holding the sync pipe's write end would hide
-	 * the parent's death from us.
+	 * pipe ends cannot fail; holding the parent's end of the sync socket
+	 * would hide the parent's death from us.
 	 */
 	for (int i = 0; i < 4; i++)
 		if (args->parent_fds[i] >= 0)

@@ -6,9 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "plan.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 /* Close fd, keeping the errno of what failed before: returns rc. */
 int close_keeping_errno(int fd, int rc)
@@ -26,6 +31,43 @@ void close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+/*
+ * Move *fd to a number at least min (close-on-exec), unless it is there
+ * already: so that a dup2 to a low number cannot overwrite it.
+ */
+int fd_above(int *fd, int min)
+{
+	int above;
+
+	if (*fd >= min)
+		return 0;
+	if ((above = fcntl(*fd, F_DUPFD_CLOEXEC, min)) < 0)
+		return -1;
+	close(*fd);
+	*fd = above;
+	return 0;
+}
+
+/* Close every descriptor but the n in keep (sorted here, in place; duplicates allowed). */
+int close_all_but(int *keep, int n)
+{
+	unsigned int from = 0;
+
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int fd = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = fd;
+		}
+	for (int i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > from && syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0U) < 0)
+			return -1;
+		from = (unsigned int)keep[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, from, ~0U, 0U);
 }
 
 int write_all(int fd, const char *text)

@@ -514,6 +514,47 @@ static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr
 	return 0;
 }
 
+/* The descriptors of a helper's start: its log (a memfd, its stderr), the exit pipe, the ready pipe. */
+struct helper_fds {
+	int log, exit[2], ready[2];
+};
+
+static void close_helper_fds(struct helper_fds *h)
+{
+	close_fd(&h->log);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&h->exit[i]);
+		close_fd(&h->ready[i]);
+	}
+}
+
+/*
+ * The helper's log and pipes, those it gets moved above 4: a dup2 to 0..4
+ * must neither overwrite one not yet copied (the ready pipe at 3, the log
+ * at 0 with stdin closed) nor be a no-op leaving close-on-exec set.
+ */
+static int open_helper_fds(struct helper_fds *h)
+{
+	if ((h->log = memfd_create("nsbox-helper-log", MFD_CLOEXEC)) < 0 || pipe2(h->exit, O_CLOEXEC) < 0 ||
+	    pipe2(h->ready, O_CLOEXEC) < 0)
+		return -1;
+	return fd_above(&h->log, 5) < 0 || fd_above(&h->exit[0], 5) < 0 || fd_above(&h->ready[1], 5) < 0 ? -1 : 0;
+}
+
+/* The helper's argv (1 to 63 words) from the list at idx, anchored by it. */
+static void read_helper_argv(lua_State *L, int idx, const char *argv[64])
+{
+	int n = (int)luaL_len(L, idx);
+
+	luaL_argcheck(L, n > 0 && n < 64, idx, "1 to 63 words");
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, idx, i + 1);
+		argv[i] = luaL_checkstring(L, -1);
+		lua_pop(L, 1);
+	}
+	argv[n] = NULL;
+}
+
 /*
  * core.helper_start(argv, at3, seconds) -> pid, exit_fd | nil, message, errno. The
  * helper (slirp4netns's protocol) gets the read end of a pipe at fd 3 and
@@ -527,60 +568,45 @@ static int spawn_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr
  */
 static int l_helper_start(lua_State *L)
 {
-	const char *argv[64];
-	int n = (int)luaL_len(L, 1), exit_pipe[2] = {-1, -1}, ready[2] = {-1, -1}, status = 0, log_fd;
-	const char *at3 = luaL_optstring(L, 2, NULL);
+	const char *argv[64], *at3 = luaL_optstring(L, 2, NULL);
 	double seconds = luaL_checknumber(L, 3);
-	enum ready ready_or_not = READY;
+	struct helper_fds h = {-1, {-1, -1}, {-1, -1}};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
+	int status = 0, err, log_fd;
+	enum ready ready_or_not;
 	pid_t pid;
-	int err;
 
-	luaL_argcheck(L, n > 0 && n < 64, 1, "1 to 63 words");
-	for (int i = 0; i < n; i++) {
-		lua_rawgeti(L, 1, i + 1);
-		argv[i] = luaL_checkstring(L, -1); /* anchored by the list */
-		lua_pop(L, 1);
-	}
-	argv[n] = NULL;
-	if ((log_fd = memfd_create("nsbox-helper-log", MFD_CLOEXEC)) < 0)
-		return nsbox_fail(L, "helper log");
-	/* Above 4, so that no dup2 below is a no-op leaving close-on-exec set. */
-	if (pipe2(exit_pipe, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0 || spawn_actions(&fa, &attr,
-	    (int[]){log_fd, exit_pipe[0], ready[1]}, at3) < 0) {
+	read_helper_argv(L, 1, argv);
+	if (open_helper_fds(&h) < 0 || spawn_actions(&fa, &attr, (int[]){h.log, h.exit[0], h.ready[1]}, at3) < 0) {
 		err = errno;
-		for (int i = 0; i < 2; i++) {
-			if (exit_pipe[i] >= 0) close(exit_pipe[i]);
-			if (ready[i] >= 0) close(ready[i]);
-		}
-		close(log_fd);
-		errno = err;
-		return nsbox_fail(L, "helper pipes");
+		close_helper_fds(&h);
+		return (errno = err), nsbox_fail(L, "helper pipes");
 	}
 	err = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	close(exit_pipe[0]);
-	close(ready[1]);
-	if (err == 0 && (ready_or_not = helper_ready(ready[0], pid, seconds, &status)) != READY) {
-		close(ready[0]);
-		close(exit_pipe[1]);
-		if (ready_or_not == LATE)
-			return helper_failure(L, log_fd, lua_pushfstring(L, "%s was not ready within %f s (killed)",
-									   argv[0], (lua_Number)seconds));
+	close_fd(&h.exit[0]);
+	close_fd(&h.ready[1]);
+	if (err) {
+		close_helper_fds(&h);
+		return (errno = err), nsbox_fail(L, lua_pushfstring(L, "start %s", argv[0]));
+	}
+	ready_or_not = helper_ready(h.ready[0], pid, seconds, &status);
+	log_fd = h.log;
+	h.log = -1; /* helper_failure's to close, or ours below */
+	close_fd(&h.ready[0]);
+	if (ready_or_not != READY)
+		close_fd(&h.exit[1]);
+	if (ready_or_not == LATE)
+		return helper_failure(L, log_fd, lua_pushfstring(L, "%s was not ready within %f s (killed)", argv[0],
+								   (lua_Number)seconds));
+	if (ready_or_not == ENDED)
 		return helper_failure(L, log_fd, lua_pushfstring(L, "%s exited with status %d before it was ready",
 								   argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
-	}
-	close(ready[0]);
 	close(log_fd);
-	if (err) {
-		close(exit_pipe[1]);
-		errno = err;
-		return nsbox_fail(L, lua_pushfstring(L, "start %s", argv[0]));
-	}
 	lua_pushinteger(L, pid);
-	lua_pushinteger(L, exit_pipe[1]);
+	lua_pushinteger(L, h.exit[1]);
 	return 2;
 }
 

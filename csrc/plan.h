@@ -158,14 +158,14 @@ struct plan {
 	struct step steps[];
 };
 
-/* What a failing child writes to the parent before _exit. */
+/* What a failing child writes to the parent before _exit; with err 0, that it waits at a pause step or is parked. */
 struct child_report {
 	int32_t step; /* index into plan->steps, or one of the REPORT_* after them */
 	int32_t err;
 };
 
 /* Report steps past the plan's own: plan->nsteps + REPORT_EXEC, ... */
-enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2, REPORT_FDS = 3, REPORT_TTY = 4 };
+enum { REPORT_EXEC = 0, REPORT_INIT = 1, REPORT_SESSION = 2, REPORT_FDS = 3, REPORT_TTY = 4, REPORT_PARKED = 5 };
 
 /* The most descriptors a spawn passes to the command (its stdin, stdout, stderr, fds). */
 #define NSBOX_MAX_FDS 64
@@ -221,6 +221,8 @@ int child_run_step(const struct step *step, int report_fd, struct owned_mounts *
 /* common.c: descriptors, text and name tables, for the child and the parent alike */
 int close_keeping_errno(int fd, int rc);
 void close_fd(int *fd);
+int fd_above(int *fd, int min);
+int close_all_but(int *keep, int n);
 int write_all(int fd, const char *text);
 int write_path(const char *path, const char *text);
 char *decimal(char buf[12], unsigned int n);

@@ -110,10 +110,12 @@ static int child_failure(lua_State *L, const struct plan *plan, const char *file
 
 /*
  * The child runs on these stacks, sharing the parent's memory (CLONE_VM)
- * until its exec, as do the processes it makes (each on the next stack, each
- * vforked): no page of the interpreter is copied or write-protected, which
- * is most of what a fork costs. All of them have exec'd or exited before
- * spawn returns, so one set of stacks per thread serves every spawn.
+ * until its exec, as do the processes it makes (each on the next stack, a
+ * CLONE_VM clone held at init's gate): no page of the interpreter is copied
+ * or write-protected, which is most of what a fork costs. All of them have
+ * exec'd, parked or exited before spawn returns (a child whose init could
+ * not start is killed and reaped first), so one set of stacks per thread
+ * serves every spawn.
  */
 #define CHILD_STACK_SIZE (64 * 1024)
 
@@ -202,7 +204,13 @@ static bool owns_terminal(void)
 /* The pipes of one spawn, each [0] its read end and [1] its write end. */
 struct pipes {
 	int report[2]; /* child -> parent: a report on failure, EOF at exec */
-	int sync[2];   /* parent -> child: the id maps are written */
+	/*
+	 * parent -> child: go on (the id maps are written, a pause is over). A
+	 * socket pair, its byte sent with MSG_NOSIGNAL: a child dead meanwhile
+	 * is EPIPE, where a pipe would leave a SIGPIPE pending in our blocked
+	 * mask, to kill us silently when clone_and_wait restores it.
+	 */
+	int sync[2];
 	int status[2]; /* init or relay -> parent: the command's wait status */
 	int tty[2];    /* child -> parent: the master of the command's pseudo-terminal (a socket pair) */
 };
@@ -221,7 +229,8 @@ static void close_pipes(struct pipes *p)
 static int open_pipes(const struct plan *plan, struct pipes *p, struct child_args *args, bool tty)
 {
 	if (pipe2(p->report, O_CLOEXEC) < 0 ||
-	    (((plan->clone_flags & CLONE_NEWUSER) || args->hold || plan->pauses) && pipe2(p->sync, O_CLOEXEC) < 0) ||
+	    (((plan->clone_flags & CLONE_NEWUSER) || args->hold || plan->pauses) &&
+	     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->sync) < 0) ||
 	    (plan->supervised && pipe2(p->status, O_CLOEXEC) < 0) ||
 	    (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->tty) < 0))
 		return -1;
@@ -245,15 +254,44 @@ static int open_pipes(const struct plan *plan, struct pipes *p, struct child_arg
 	return 0;
 }
 
-/* A failure of ours once the child runs: it is killed and reaped. */
+/* A failure once the child runs, told by message: the child is killed and reaped. */
+static int stop_child(lua_State *L, struct process *proc, struct pipes *p, const char *op, const char *message,
+		      int err)
+{
+	close_pipes(p);
+	kill(proc->pid, SIGKILL);
+	process_reap(proc);
+	return spawn_failure(L, op, message, err);
+}
+
+/* A failure of ours once the child runs (errno says what): the child is killed and reaped. */
 static int kill_failure(lua_State *L, struct process *proc, struct pipes *p, const char *op, const char *what)
 {
 	int err = errno;
 
+	return stop_child(L, proc, p, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
+}
+
+/* The child ended on its own, when it should have waited for us: reaped, and how it ended told. */
+static int lost_child(lua_State *L, struct process *proc, struct pipes *p, const char *op, const char *when)
+{
 	close_pipes(p);
-	kill(proc->pid, SIGKILL);
 	process_reap(proc);
-	return spawn_failure(L, op, lua_pushfstring(L, "%s: %s", what, strerror(err)), err);
+	if (WIFSIGNALED(proc->status))
+		return spawn_failure(L, op, lua_pushfstring(L, "the sandbox's process was killed by signal %d %s",
+							    WTERMSIG(proc->status), when), ESRCH);
+	return spawn_failure(L, op, lua_pushfstring(L, "the sandbox's process exited with status %d %s",
+						    WEXITSTATUS(proc->status), when), ESRCH);
+}
+
+/* Let the child go on; one that is gone meanwhile is told (lost_child), or our failure (kill_failure). */
+static int release_child(lua_State *L, struct process *proc, struct pipes *p, const char *when)
+{
+	if (send(p->sync[1], "", 1, MSG_NOSIGNAL) == 1)
+		return 0;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return lost_child(L, proc, p, "sync", when);
+	return kill_failure(L, proc, p, "sync", "let the child go on");
 }
 
 /* The master the child sent before its exec (child.c's send_master), or -1. */
@@ -323,30 +361,54 @@ static bool paused_at(const struct plan *plan, const struct child_report *r)
 	return r->err == 0 && r->step >= 0 && (size_t)r->step < plan->nsteps && plan->steps[r->step].op == STEP_PAUSE;
 }
 
+/* A report that the child is parked (park.c), waiting for start: what it owes us before EOF. */
+static bool parked(const struct plan *plan, const struct child_report *r)
+{
+	return r->err == 0 && r->step >= 0 && (size_t)r->step == plan->nsteps + REPORT_PARKED;
+}
+
+/* The first pause step at or after step from (plan->nsteps: none): the next report the child owes us. */
+static size_t next_pause(const struct plan *plan, size_t from)
+{
+	while (from < plan->nsteps && plan->steps[from].op != STEP_PAUSE)
+		from++;
+	return from;
+}
+
 /*
- * Read the child's reports until it has exec'd (1) or failed (the failure
- * pushed); at each pause step, options.paused(pid) runs (at 8) before the
- * child may go on, and its failure kills the child.
+ * Read the child's reports until it has exec'd or parked (1) or failed (the
+ * failure pushed); at each pause step, options.paused(pid) runs (at 8)
+ * before the child may go on, and its failure kills the child. EOF is exec
+ * only once every pause and the park were reported: before, it is the
+ * child's death.
  */
 static int await_exec(lua_State *L, struct process *proc, const struct child_args *args, struct pipes *p)
 {
+	size_t owed = next_pause(args->plan, 0);
+	bool park_told = false;
 	struct child_report r;
+	int rc;
 
 	while (read_report(p->report[0], &r)) {
+		if (parked(args->plan, &r)) {
+			park_told = true;
+			continue;
+		}
 		if (!paused_at(args->plan, &r)) {
 			close_pipes(p);
 			process_reap(proc);
 			return child_failure(L, args->plan, args->file, r);
 		}
-		if (!lua_isnil(L, 8) && call_option(L, 8, proc->pid, "paused") < 0) {
-			close_pipes(p);
-			kill(proc->pid, SIGKILL);
-			process_reap(proc);
-			return spawn_failure(L, "pause", lua_tostring(L, -1), EIO);
-		}
-		if (write(p->sync[1], "", 1) != 1)
-			return kill_failure(L, proc, p, "sync", "let the child go on");
+		owed = next_pause(args->plan, (size_t)r.step + 1);
+		if (!lua_isnil(L, 8) && call_option(L, 8, proc->pid, "paused") < 0)
+			return stop_child(L, proc, p, "pause", lua_tostring(L, -1), EIO);
+		if ((rc = release_child(L, proc, p, "while paused")) != 0)
+			return rc;
 	}
+	if (owed < args->plan->nsteps)
+		return lost_child(L, proc, p, "pause", "before its pause step");
+	if (args->park_fd >= 0 && !park_told)
+		return lost_child(L, proc, p, "park", "before it was parked");
 	return 1;
 }
 
@@ -383,14 +445,10 @@ static int after_clone(lua_State *L, struct process *proc, const struct child_ar
 		return kill_failure(L, proc, p, "cgroup", lua_pushfstring(L, "write %s", what));
 	if (args->hold)
 		namespace_ids(L, pid, files);
-	if (!lua_isnil(L, 6) && call_option(L, 6, pid, "before_release") < 0) {
-		close_pipes(p);
-		kill(pid, SIGKILL);
-		process_reap(proc);
-		return spawn_failure(L, "network", lua_tostring(L, -1), EIO);
-	}
-	if (p->sync[1] >= 0 && write(p->sync[1], "", 1) != 1)
-		return kill_failure(L, proc, p, "sync", "release child");
+	if (!lua_isnil(L, 6) && call_option(L, 6, pid, "before_release") < 0)
+		return stop_child(L, proc, p, "network", lua_tostring(L, -1), EIO);
+	if (p->sync[1] >= 0 && (rc = release_child(L, proc, p, "before it was released")) != 0)
+		return rc;
 	if ((rc = await_exec(L, proc, args, p)) != 1)
 		return rc;
 	if (p->tty[0] >= 0 && (proc->tty_fd = receive_master(p->tty[0])) < 0)

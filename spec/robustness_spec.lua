@@ -227,3 +227,47 @@ describe("lists", function()
     assert.matches("'mounts' " .. hole, recipe_error { namespaces = { "mount" }, mounts = mounts })
   end)
 end)
+
+describe("a sandbox that dies while it should wait for its caller", function()
+  local B = require "support.busybox"
+  local rootfs
+  setup(function()
+    if H.root then rootfs = B.rootfs() end
+  end)
+  teardown(function()
+    if rootfs then B.remove(rootfs) end
+  end)
+
+  -- The spawn in a Lua of its own, which prints what it returned, then "alive": a SIGPIPE would end it silently.
+  local function spawn_killed_at_pause(options_source)
+    local script = 'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path; '
+      .. 'package.cpath = "build/?.so;" .. package.cpath; local nsbox = require "nsbox"; '
+      .. ('local r = nsbox.recipe { namespaces = { "mount", "pid" }, rootfs = %q, pause_before_root = true }; '):format(
+        rootfs)
+      .. ('print(nsbox.spawn(r, { "/bin/true" }, %s)); print("alive")'):format(options_source)
+    return H.sh("lua -e " .. H.quote(script))
+  end
+
+  H.root_it("fails the spawn with how it ended, and its caller lives on (no SIGPIPE), when killed while paused",
+    function()
+      -- Killed and gone (a zombie) before the caller lets it go on.
+      local out, err, code = spawn_killed_at_pause([[{ paused = function(pid)
+        nsbox.core.kill(pid, 9)
+        repeat local stat = io.open("/proc/" .. pid .. "/stat"):read("a") until stat:match("^%d+ %b() (%a)") == "Z"
+        return true
+      end }]])
+      assert.same({ "nil\tthe sandbox's process was killed by signal 9 while paused\t3\tsync\nalive\n", "", 0 },
+        { out, err, code })
+    end)
+
+  H.root_it("fails a parked spawn when it dies before it is parked, rather than taking end-of-file for exec",
+    function()
+      local dir = H.trim((H.sh("mktemp -d /tmp/nsbox-park.XXXXXX")))
+      -- Killed, and let go at once: the caller's go-ahead may still reach it, or find it gone.
+      local out, err, code = spawn_killed_at_pause(([[{ park = nsbox.core.park_socket(%q),
+        paused = function(pid) nsbox.core.kill(pid, 9) return true end }]]):format(dir .. "/exec.sock"))
+      H.sh("rm -rf " .. H.quote(dir))
+      assert.matches("^nil\tthe sandbox's process was killed by signal 9 [%a ]+\t3\t%a+\nalive\n$", out)
+      assert.same({ "", 0 }, { err, code })
+    end)
+end)

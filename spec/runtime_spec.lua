@@ -288,6 +288,17 @@ describe("nsbox as an OCI runtime", function()
     assert.is_true(gone(H.trim(H.slurp(dir .. "/container.pid"))))
   end)
 
+  H.root_it("fails create with a message when a hook kills the paused container, leaving nothing", function()
+    local config = cjson.decode(H.slurp(dir .. "/config.json"))
+    config.hooks = { createRuntime = { { path = "/bin/sh", args = { "sh", "-c",
+      'pid=$(sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p"); kill -9 $pid; '
+      .. 'until grep -q "^[0-9]* (.*) Z" /proc/$pid/stat; do sleep 0.01; done' } } } }
+    H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 1, "nsbox: the sandbox's process was killed by signal 9 while paused\n" },
+      { nsbox("create", "--bundle", dir, ID) })
+    assert.equal("", H.sh("ls " .. root))
+  end)
+
   -- A pod's second container joins the first's PID namespace: nsbox's relay stays outside it, and the hooks and
   -- the state are given the container's own process, as runc gives them.
   H.root_it("gives the hooks and the state the process of a container that joins another's PID namespace",

@@ -45,7 +45,11 @@ static int number(const char *text)
 	return (int)value;
 }
 
-/* Close every descriptor but a and b (a < b): nothing else is ours to hold. */
+/*
+ * Close every descriptor but a and b (a < b): nothing else is ours to hold.
+ * common.c's close_all_but does this for any list; this static program is
+ * built from this one file, without nsbox's headers, and two need no sort.
+ */
 static void keep_only_fds(int a, int b)
 {
 	syscall(SYS_close_range, 0U, (unsigned int)a - 1, 0U);
