@@ -345,6 +345,7 @@ describe("nsbox as an OCI runtime", function()
 
   H.root_it("words a recipe the bundle makes invalid without a Lua position", function()
     local b = bundle { "true" }
+    H.on_end(function() B.remove(b) end)
     local c = cjson.decode(H.slurp(b .. "/config.json"))
     c.root.path = "/"
     H.write(b .. "/config.json", cjson.encode(c))

@@ -9,7 +9,8 @@ describe("after the suite, the host", function()
     return
   end
 
-  it("has the same hostname, domain name and mounts, and no process or zombie of the suite's", function()
+  it("has the same hostname, domain name, mounts, nsbox cgroups and scratch files, and no process of the suite's",
+    function()
     local after = H.sh("sh spec/support/host-state.sh")
     assert.equal(before, after)
   end)

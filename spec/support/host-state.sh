@@ -10,6 +10,8 @@ echo "domainname: $(cat /proc/sys/kernel/domainname)"
 awk '{ print "mount:", $5, $(NF-2) }' /proc/self/mountinfo | sort
 # The sandboxes' cgroups (nsbox-PID-N, and the specs' named ones), in every hierarchy.
 find /sys/fs/cgroup -type d -name 'nsbox-*' 2>/dev/null | sed 's/^/cgroup: /' | sort
+# The specs' scratch files and directories (rootfs, outputs, volumes, bundles) and nsbox's own private ones.
+find /tmp -maxdepth 1 -name 'nsbox-*' 2>/dev/null | sed 's/^/temp: /' | sort
 [ -n "${NSBOX_SUBREAPER:-}" ] || exit 0
 ps -e -o pid=,ppid=,stat=,args= | awk -v reaper="$NSBOX_SUBREAPER" -v self=$$ '
 	{ sub(/^ +/, ""); parent[$1] = $2; line[$1] = $0 }
