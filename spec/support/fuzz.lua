@@ -353,6 +353,7 @@ local function top_keys(...)
     if type(t) == "table" then
       for k in next, t do
         if type(k) == "string" then keys[#keys + 1] = check.shown(k) end
+        if math.type(k) == "integer" then keys[#keys + 1] = check.key_path("", k) end -- "[1]", as refusals say it
       end
     end
   end
