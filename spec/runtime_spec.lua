@@ -6,6 +6,9 @@ local cjson = require "cjson"
 local H = require "helpers"
 local B = require "support.busybox"
 
+-- A hook's shell words printing the container's pid from the state JSON on its stdin.
+local STATE_PID = [[sed -n "s/.*\"pid\": \([0-9]*\).*/\1/p"]]
+
 local function bundle(args)
   local dir = B.rootfs { "bin", "proc", "dev", "sys" }
   assert(os.execute(("mkdir %s/rootfs && mv %s/bin %s/proc %s/dev %s/sys %s/rootfs/"):format(
@@ -252,7 +255,7 @@ describe("nsbox as an OCI runtime", function()
   H.root_it("runs createRuntime and createContainer before pivot_root, startContainer in the container's root",
     function()
       local rootfs, mnt = dir .. "/rootfs", H.trim((H.sh("readlink /proc/self/ns/mnt")))
-      local create_runtime = ('pid=$(sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p"); '
+      local create_runtime = ('pid=$(' .. STATE_PID .. '); '
         .. '[ -e /proc/$pid/root%s/proc/1/stat ] && echo "createRuntime: mounts made, not pivoted"; '
         .. '[ "$(readlink /proc/self/ns/mnt)" = "%s" ] && echo "createRuntime: in our mount namespace"'):format(
         rootfs, mnt)
@@ -280,7 +283,7 @@ describe("nsbox as an OCI runtime", function()
   H.root_it("kills the container paused before pivot_root when createContainer fails, leaving nothing", function()
     local config = cjson.decode(H.slurp(dir .. "/config.json"))
     config.hooks = { createContainer = { { path = "/bin/sh", args = { "sh", "-c",
-      ('sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p" >%s/container.pid; exit 7'):format(dir) } } } }
+      (STATE_PID .. ' >%s/container.pid; exit 7'):format(dir) } } } }
     H.write(dir .. "/config.json", cjson.encode(config))
     assert.same({ 1, "nsbox: createContainer hook #0 (/bin/sh): exited with status 7\n" },
       { nsbox("create", "--bundle", dir, ID) })
@@ -291,7 +294,7 @@ describe("nsbox as an OCI runtime", function()
   H.root_it("fails create with a message when a hook kills the paused container, leaving nothing", function()
     local config = cjson.decode(H.slurp(dir .. "/config.json"))
     config.hooks = { createRuntime = { { path = "/bin/sh", args = { "sh", "-c",
-      'pid=$(sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p"); kill -9 $pid; '
+      'pid=$(' .. STATE_PID .. '); kill -9 $pid; '
       .. 'until grep -q "^[0-9]* (.*) Z" /proc/$pid/stat; do sleep 0.01; done' } } } }
     H.write(dir .. "/config.json", cjson.encode(config))
     assert.same({ 1, "nsbox: the sandbox's process was killed by signal 9 while paused\n" },
@@ -313,7 +316,7 @@ describe("nsbox as an OCI runtime", function()
         if ns.type == "pid" then ns.path = "/proc/" .. state().pid .. "/ns/pid" end
       end
       config.hooks = { createContainer = { { path = "/bin/sh", args = { "sh", "-c",
-        ('sed -n "s/.*\\"pid\\": \\([0-9]*\\).*/\\1/p" >%s/hook.pid; readlink /proc/self/ns/pid >%s/hook.ns')
+        (STATE_PID .. ' >%s/hook.pid; readlink /proc/self/ns/pid >%s/hook.ns')
         :format(second, second) } } } }
       H.write(second .. "/config.json", cjson.encode(config))
       local ID2 = ID .. "-second"
