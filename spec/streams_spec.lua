@@ -8,8 +8,10 @@ local PID = { namespaces = { "user", "pid", "mount" }, mounts = { { type = "proc
 -- This process's pid (/proc/self, opened by us) and how many descriptors it holds.
 local PID_OF_US = H.slurp("/proc/self/stat"):match("^(%d+)")
 
+-- How many descriptors we hold, and what they are (for the failure message).
 local function open_fds()
-  return select(2, H.sh("ls /proc/" .. PID_OF_US .. "/fd"):gsub("%d+", ""))
+  local listing = H.sh("ls -l /proc/" .. PID_OF_US .. "/fd")
+  return select(2, listing:gsub("\n%S+[^\n]* %d+ %-> ", "")), listing
 end
 
 describe("spawn's streams", function()
@@ -73,7 +75,7 @@ describe("spawn's streams", function()
   end)
 
   it("leave no descriptor or zombie behind over 1,000 spawns with pipes", function()
-    local before = open_fds()
+    local before, listed = open_fds()
     for _ = 1, 1000 do
       local p = assert(nsbox.spawn({}, { "true" }, { stdin = "pipe", stdout = "pipe", stderr = "null" }))
       p.stdin:close()
@@ -82,7 +84,8 @@ describe("spawn's streams", function()
       assert(p:wait())
     end
     collectgarbage()
-    assert.equal(before, open_fds())
+    local after, listing = open_fds()
+    assert.equal(before, after, "before:\n" .. listed .. "after:\n" .. listing)
     assert.equal("", (H.sh("ps -o stat= --ppid " .. PID_OF_US .. " | grep Z")))
   end)
 end)
