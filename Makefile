@@ -32,6 +32,10 @@ COMMAND := bin/nsbox
 # Beside the module: exec'd by the sandbox, so static, to run inside any rootfs.
 INIT := build/nsbox/nsbox-init
 INIT_SRC := csrc/init/nsbox-init.c
+# Without a C library where csrc/init/bare.h has the start-up code (it says why).
+ifneq ($(filter x86_64-% aarch64-%,$(shell $(CC) -dumpmachine)),)
+INIT_FLAGS := -DNSBOX_INIT_BARE=1 -ffreestanding -fno-stack-protector -nostdlib
+endif
 
 .PHONY: all setup demo test check asan fuzz bench install rock-install clean doc lint pack
 
@@ -57,9 +61,9 @@ $(COMMAND): csrc/cmd/nsbox.c build/obj/modules.o $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARNINGS) -I$(LUA_INC) $(CFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) -lm -ldl
 
-$(INIT): $(INIT_SRC)
+$(INIT): $(INIT_SRC) csrc/init/bare.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(WARNINGS) $(CFLAGS) -static -o $@ $(INIT_SRC)
+	$(CC) -std=c11 $(WARNINGS) $(CFLAGS) $(INIT_FLAGS) -static -o $@ $(INIT_SRC)
 
 # luarocks' install step (the rockspec's install_target): into the rock's tree.
 rock-install: all

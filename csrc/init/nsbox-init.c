@@ -12,35 +12,46 @@
  *
  * Exec'd by nsbox's child so that it holds nothing of the caller: no memory,
  * environment or descriptor of the interpreter that spawned the sandbox;
- * statically linked so that it runs inside any root filesystem.
+ * statically linked so that it runs inside any root filesystem, and
+ * without a C library where bare.h knows the machine (it says why).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+#include "bare.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
 
+/* The kernel's signal set: a bit per signal in one word (what rt_sig* calls take, not libc's sigset_t). */
+typedef unsigned long kernel_sigset;
+#define SIGNAL_BIT(sig) (1UL << ((sig) - 1))
+
 static const char usage[] = "nsbox-init: started by nsbox, not by hand\n";
 
 static _Noreturn void refuse(void)
 {
-	_exit(write(STDERR_FILENO, usage, sizeof(usage) - 1) < 0 ? 126 : 125);
+	leave(sys(SYS_write, 2, (long)usage, sizeof(usage) - 1, 0) < 0 ? 126 : 125);
 }
 
+/* A decimal from 1 to INT32_MAX, or the usage. */
 static int number(const char *text)
 {
-	char *end;
-	long value = strtol(text, &end, 10);
+	int64_t value = 0;
 
-	if (*text == '\0' || *end != '\0' || value < 1 || value > INT32_MAX)
+	if (*text == '\0')
+		refuse();
+	for (; *text != '\0'; text++) {
+		if (*text < '0' || *text > '9' || (value = value * 10 + (*text - '0')) > INT32_MAX)
+			refuse();
+	}
+	if (value < 1)
 		refuse();
 	return (int)value;
 }
@@ -48,38 +59,41 @@ static int number(const char *text)
 /*
  * Close every descriptor but a and b (a < b): nothing else is ours to hold.
  * common.c's close_all_but does this for any list; this static program is
- * built from this one file, without nsbox's headers, and two need no sort.
+ * built from this folder alone, without nsbox's headers, and two need no sort.
  */
 static void keep_only_fds(int a, int b)
 {
-	syscall(SYS_close_range, 0U, (unsigned int)a - 1, 0U);
+	sys(SYS_close_range, 0, a - 1, 0, 0);
 	if (b > a + 1)
-		syscall(SYS_close_range, (unsigned int)a + 1, (unsigned int)b - 1, 0U);
-	syscall(SYS_close_range, (unsigned int)b + 1, ~0U, 0U);
+		sys(SYS_close_range, a + 1, b - 1, 0, 0);
+	sys(SYS_close_range, b + 1, ~0U, 0, 0);
+}
+
+static void write_retrying(int fd, const void *data, long size)
+{
+	while (sys(SYS_write, fd, (long)data, size, 0) == -EINTR)
+		;
 }
 
 /* Let the sandbox start, now that nothing of the caller's can be reached through us. */
 static void open_gate(int gate)
 {
-	while (write(gate, "", 1) < 0 && errno == EINTR)
-		;
-	close(gate);
+	write_retrying(gate, "", 1);
+	sys(SYS_close, gate, 0, 0, 0);
 }
 
 static _Noreturn void leave_like(int status_fd, int status)
 {
-	while (write(status_fd, &status, sizeof(status)) < 0 && errno == EINTR)
-		;
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	write_retrying(status_fd, &status, sizeof(status));
+	leave(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-int main(int argc, char **argv)
+static _Noreturn void init_main(int argc, char **argv)
 {
 	/* The signals passed on, as bubblewrap's init and tini do; SIGCHLD wakes us to reap. */
 	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	int status_fd, gate;
-	pid_t command;
-	sigset_t set;
+	kernel_sigset set = SIGNAL_BIT(SIGCHLD);
+	int status_fd, gate, command;
 	siginfo_t info;
 
 	if (argc != 4)
@@ -90,23 +104,21 @@ int main(int argc, char **argv)
 	if (gate == status_fd)
 		refuse();
 	/* Out of reach of ptrace and /proc/PID/{mem,fd} for a command without CAP_SYS_PTRACE. */
-	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+	sys(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0);
 	keep_only_fds(status_fd < gate ? status_fd : gate, status_fd < gate ? gate : status_fd);
 	open_gate(gate);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
-	sigaddset(&set, SIGCHLD);
+	for (unsigned i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		set |= SIGNAL_BIT(forwarded[i]);
 	/* Blocked, whatever our starter did, before the first look: none is lost between. */
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sys(SYS_rt_sigprocmask, SIG_BLOCK, (long)&set, 0, sizeof(set));
 	for (;;) {
 		int status;
-		pid_t pid;
+		long pid;
 
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		while ((pid = sys(SYS_wait4, -1, (long)&status, WNOHANG, 0)) > 0)
 			if (pid == command)
 				leave_like(status_fd, status);
-		if (sigwaitinfo(&set, &info) > 0 && info.si_signo != SIGCHLD)
-			kill(command, info.si_signo);
+		if (sys(SYS_rt_sigtimedwait, (long)&set, (long)&info, 0, sizeof(set)) > 0 && info.si_signo != SIGCHLD)
+			sys(SYS_kill, command, info.si_signo, 0, 0);
 	}
 }
