@@ -8,6 +8,8 @@
  * source on the path at all (the command installed alone), the chunk runs.
  */
 #define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,17 +19,49 @@
 
 #include "modules.h"
 
-static uint64_t fnv1a(const unsigned char *p, size_t n, uint64_t hash)
+/*
+ * tools/embed.lua's hash: FNV-1a's step over little-endian 8-byte words,
+ * then over the bytes left (the two must agree). n is a multiple of 8 but
+ * for the last block of a file.
+ */
+static uint64_t hash_block(const unsigned char *p, size_t n, uint64_t hash)
 {
-	for (size_t i = 0; i < n; i++)
-		hash = (hash ^ p[i]) * UINT64_C(1099511628211);
+	const uint64_t prime = UINT64_C(1099511628211);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t word;
+
+		memcpy(&word, p + i, sizeof(word));
+		hash = (hash ^ le64toh(word)) * prime;
+	}
+	for (; i < n; i++)
+		hash = (hash ^ p[i]) * prime;
 	return hash;
+}
+
+/* Fill buf from fd as far as it goes: size, 0 at the end, -1 on error. */
+static ssize_t read_block(int fd, unsigned char *buf, size_t size)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
 
 /* Whether the file at path holds exactly the module's source. */
 static int same_source(const char *path, const struct embedded_module *m)
 {
-	unsigned char buf[16384];
+	unsigned char buf[16384]; /* a multiple of 8: only the last block has loose bytes */
 	uint64_t hash = UINT64_C(14695981039346656037);
 	size_t total = 0;
 	struct stat st;
@@ -40,8 +74,8 @@ static int same_source(const char *path, const struct embedded_module *m)
 		close(fd);
 		return 0;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		hash = fnv1a(buf, (size_t)n, hash);
+	while ((n = read_block(fd, buf, sizeof(buf))) > 0) {
+		hash = hash_block(buf, (size_t)n, hash);
 		total += (size_t)n;
 	}
 	close(fd);

@@ -3,17 +3,21 @@
 --
 --   lua5.4 tools/embed.lua OUT.c lua/nsbox/NAME.lua...
 --
--- Each entry keeps its source's size and FNV-1a hash: a chunk runs only
+-- Each entry keeps its source's size and hash: a chunk runs only
 -- while the source Lua would load has exactly those bytes, so a changed
 -- source is never shadowed by an old chunk. Run by the same Lua version the
 -- chunks are for (string.dump's format is the interpreter's own).
 
 local out_path = arg[1]
 
--- FNV-1a, 64 bits: Lua's integers wrap like C's uint64_t.
-local function fnv1a(text)
-  local hash = -3750763034362895579 -- 14695981039346656037 as a signed integer
-  for i = 1, #text do hash = (hash ~ text:byte(i)) * 1099511628211 end
+-- The source's hash, as csrc/modules.c computes it: FNV-1a's step (xor,
+-- then multiply by its 64-bit prime) over little-endian 8-byte words, then
+-- over the bytes left: a word a step, as a byte a step was most of the cost
+-- of checking a module at start. Lua's integers wrap like C's uint64_t.
+local function source_hash(text)
+  local hash, prime, words = -3750763034362895579, 1099511628211, #text // 8 -- 14695981039346656037, signed
+  for i = 0, words - 1 do hash = (hash ~ string.unpack("<i8", text, i * 8 + 1)) * prime end
+  for i = words * 8 + 1, #text do hash = (hash ~ text:byte(i)) * prime end
   return hash
 end
 
@@ -42,7 +46,7 @@ for i = 2, #arg do
   local chunk = string.dump(assert(load(source, "@" .. path, "t")), true)
   arrays[#arrays + 1] = ("static const unsigned char chunk%d[] = {\n%s\n};"):format(i, c_bytes(chunk))
   entries[#entries + 1] = ('\t{"%s", %d, UINT64_C(0x%016x), chunk%d, sizeof(chunk%d)},')
-    :format(module_name(path), #source, fnv1a(source), i, i)
+    :format(module_name(path), #source, source_hash(source), i, i)
 end
 
 local out = assert(io.open(out_path, "w"))
