@@ -7,10 +7,9 @@
  */
 #include <lauxlib.h>
 
+#include "core.h"
 #include "modules.h"
 #include "nsbox.h"
-
-LUAMOD_API int luaopen_nsbox_core(lua_State *L);
 
 LUAMOD_API int luaopen_nsbox_core(lua_State *L)
 {

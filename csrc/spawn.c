@@ -171,9 +171,27 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 }
 
 /*
- * nsbox-init, beside this module (dladdr finds where it was loaded from):
- * the child execs it from the descriptor, which works after pivot_root too.
- * -1 with errno set when it cannot be opened.
+ * Where nsbox-init is, when not beside this module's own file: the nsbox
+ * command links the core in, and names the one installed beside the core.so
+ * it would have loaded (core.init_program).
+ */
+static char init_program[PATH_MAX];
+
+static int l_init_program(lua_State *L)
+{
+	size_t len;
+	const char *path = luaL_checklstring(L, 1, &len);
+
+	luaL_argcheck(L, len < sizeof(init_program) && path[0] == '/', 1, "an absolute path");
+	memcpy(init_program, path, len + 1);
+	return 0;
+}
+
+/*
+ * nsbox-init: as named by core.init_program, or beside this module (dladdr
+ * finds where it was loaded from). The child execs it from the descriptor,
+ * which works after pivot_root too. -1 with errno set when it cannot be
+ * opened.
  */
 static int open_init_program(void)
 {
@@ -182,6 +200,8 @@ static int open_init_program(void)
 	Dl_info info;
 	const char *slash;
 
+	if (init_program[0] != '\0')
+		return open(init_program, O_PATH | O_CLOEXEC);
 	if (dladdr(&marker, &info) == 0 || info.dli_fname == NULL ||
 	    (slash = strrchr(info.dli_fname, '/')) == NULL) {
 		errno = ENOENT;
@@ -664,6 +684,7 @@ void spawn_open(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"spawn", l_spawn},
 		{"environ", l_environ},
+		{"init_program", l_init_program},
 		{NULL, NULL},
 	};
 

@@ -1,7 +1,8 @@
 /*
  * The nsbox command: a host for the launcher, lua/nsbox/launcher.lua. It
  * embeds the Lua library (linked statically: no readline, nothing to
- * relocate at start) and nsbox's modules precompiled (modules.c), and hands
+ * relocate at start), nsbox.core (preloaded: no core.so to load) and
+ * nsbox's modules precompiled (modules.c), and hands
  * the launcher its own path and arguments; the launcher decides where the
  * rest comes from and what the words mean, in Lua.
  */
@@ -16,6 +17,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "../core.h"
 #include "../modules.h"
 
 /* The message of an error nobody caught, with where it happened. */
@@ -94,6 +96,10 @@ static int run_launcher(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
 	luaL_openlibs(L);
 	modules_preload(L);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, luaopen_nsbox_core);
+	lua_setfield(L, -2, "nsbox.core");
+	lua_pop(L, 1);
 	modules_push_chunk(L, "nsbox.launcher");
 	lua_call(L, 0, 1);
 	lua_getfield(L, -1, "main");

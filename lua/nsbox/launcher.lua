@@ -8,8 +8,9 @@
 -- caller can change what would be loaded from it. Modules load lazily all
 -- the run long, so that covers every folder from / down to each file: any
 -- of them renamed swaps the tree. Else no Lua source at all: the program's
--- precompiled copies run (csrc/modules.c), nsbox.core from Lua's default C
--- path. Never from LUA_PATH (the program ignores the environment), from a
+-- precompiled copies run (csrc/modules.c), nsbox-init from beside the
+-- nsbox.core on Lua's default C path (the core itself is linked into the
+-- program). Never from LUA_PATH (the program ignores the environment), from a
 -- directory merely next to a recipe, or from the current directory.
 -- The precompiled copies run only where they are what those sources say.
 
@@ -130,6 +131,9 @@ function M.main(self, args, host)
   -- path) would win over the precompiled copy unchecked.
   package.path = found and ("%s/?.lua;%s/?/init.lua"):format(found.lua, found.lua) or ""
   package.cpath = (found and found.lib .. "/?.so;" or "") .. absolute_only(package.cpath)
+  -- nsbox.core is linked into this program; nsbox-init is installed beside the core.so it would load.
+  local core_so = package.searchpath("nsbox.core", package.cpath)
+  if core_so then require("nsbox.core").init_program((core_so:gsub("[^/]*$", "nsbox-init"))) end
   local ok, command = pcall(require, "nsbox.command")
   if not ok then
     io.stderr:write("nsbox: nsbox's modules are not installed", found and "" or " (and no usable checkout)", ":\n",
