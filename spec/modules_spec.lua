@@ -30,4 +30,15 @@ describe("the precompiled modules", function()
       { lua_in(dir, 'require "nsbox.core"; print(debug.getinfo(require("nsbox.recipe").build, "S").source)') })
     assert.same({ "uts\n", "", 0 }, { H.sh(dir .. "/bin/nsbox --list | grep -o '^uts'") })
   end)
+
+  it("are loaded only when used: a recipe without cgroup, network or seccomp loads none of their concerns", function()
+    local loaded = "local names = {}; "
+      .. "for _, m in ipairs { 'cgroups', 'network', 'seccomp', 'oci', 'lsns', 'flags' } do "
+      .. "if package.loaded['nsbox.' .. m] then names[#names + 1] = m end end; print(table.concat(names, ' '))"
+    assert.same({ "\n", "", 0 }, { H.sh("lua5.4 -e " .. H.quote("local nsbox = require 'nsbox'; "
+      .. "assert(nsbox.run(nsbox.load('all'), { 'true' })); " .. loaded)) })
+    assert.same({ "cgroups seccomp\n", "", 0 }, { H.sh("lua5.4 -e " .. H.quote("local nsbox = require 'nsbox'; "
+      .. "nsbox.compile { seccomp = nsbox.seccomp.deny { 'mount' }, cgroup = { limits = { pids = 10 } } }; "
+      .. loaded)) })
+  end)
 end)

@@ -111,7 +111,7 @@ describe("nsbox.recipe composition", function()
       mounts = { { type = "tmpfs", target = "/mnt", size = "1m", mode = "1777" } } }
     local descs = {}
     for i, step in ipairs(c.plan.steps) do descs[i] = step.desc end
-    assert.same({ "make / private (recursive)", "set hostname to box", "bring lo up", "mount tmpfs on /mnt" }, descs)
+    assert.same({ "make / private (recursive)", "bring lo up", "set hostname to box", "mount tmpfs on /mnt" }, descs)
     assert.same({ "nosuid", "nodev", "size=1m", "mode=1777" }, c.plan.steps[4].options)
   end)
 

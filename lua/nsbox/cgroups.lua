@@ -21,8 +21,6 @@ local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = { cgroup = "value" }
-
 -- ---- values ----
 
 local UNITS = { [""] = 1, k = 1 << 10, m = 1 << 20, g = 1 << 30, t = 1 << 40 }

@@ -9,11 +9,6 @@ local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = {
-  argv = "value", argv0 = "value", env = "map", clearenv = "value", cwd = "value", new_session = "value",
-  tty = "value", log = "value",
-}
-
 local function check_env(env)
   check.type(env, "table", "env")
   for name, value in pairs(env) do

@@ -5,8 +5,6 @@ local check = require "nsbox.check"
 
 local M = {}
 
-M.KEYS = { hostname = "value", domainname = "value" }
-
 local HOST_NAME_MAX = 64
 
 local function check_name(value, key)

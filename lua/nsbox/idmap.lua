@@ -11,8 +11,6 @@ local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = { uid_map = "list", gid_map = "list", setgroups = "value", unprivileged = "value" }
-
 local MAX_MAP_LINES = 340 -- the kernel's limit on uid_map and gid_map lines
 
 local function ranges_overlap(a_start, a_count, b_start, b_count)

@@ -10,7 +10,6 @@ local recipe = require "nsbox.recipe"
 local exec = require "nsbox.exec"
 local spawn_options = require "nsbox.options"
 local ns = require "nsbox.ns"
-local cgroups = require "nsbox.cgroups"
 
 local M = { core = core, VERSION = "scm-1" } -- the rockspec's version
 
@@ -22,8 +21,6 @@ M.recipe = recipe.compose
 -- Recipe fragments to compose with: nsbox.recipe(nsbox.protect_kernel, { ... }).
 M.protect_kernel = require("nsbox.rootfs").PROTECT_KERNEL
 
--- Profiles for the seccomp key: nsbox.seccomp.default, nsbox.seccomp.deny{...}.
-M.seccomp = require "nsbox.seccomp"
 
 local function logging(r)
   local level = r.log or os.getenv("NSBOX_LOG")
@@ -87,7 +84,7 @@ local function spawn(r, argv, options, caller)
   if c.log then log("step %d: exec %s", #c.plan.steps + 1, argv[1]); log("Running [%s]", table.concat(argv, " ")) end
   local proc, step, cgroup
   if c.recipe.cgroup then
-    cgroup, message, errno = cgroups.create(c.recipe)
+    cgroup, message, errno = require("nsbox.cgroups").create(c.recipe)
     if not cgroup then return nil, message, errno, "cgroup" end
   end
   proc, message, errno, step = core.spawn(c.arena, argv, c.env, spawn_options.for_core(c.recipe, options, cgroup))
@@ -162,6 +159,18 @@ function M.list(type) return require("nsbox.lsns").list(type) end
 -- stock recipe by name (nsbox.command has the rules).
 function M.load(what, args) return require("nsbox.command").load(what, args) end
 
-M.cli = setmetatable({}, { __index = function(_, key) return require("nsbox.cli")[key] end })
+-- Modules of the public face loaded on first use, as the fields
+-- nsbox.seccomp (profiles for the seccomp key: nsbox.seccomp.default,
+-- nsbox.seccomp.deny{...}) and nsbox.cli (what recipe scripts share).
+local ON_FIRST_USE = { seccomp = "nsbox.seccomp", cli = "nsbox.cli" }
+setmetatable(M, {
+  __index = function(_, key)
+    local name = ON_FIRST_USE[key]
+    if not name then return nil end
+    local module = require(name)
+    rawset(M, key, module)
+    return module
+  end,
+})
 
 return M

@@ -1,7 +1,6 @@
--- nsbox.network: the concern of a new net namespace's interfaces: its
--- loopback, brought up unless the recipe says loopback = false; and the
--- `network` key. A new network namespace holds only `lo`; `network` gives
--- it a way out:
+-- nsbox.network: the `network` key. A new network namespace holds only `lo`
+-- (which nsbox.ns brings up unless the recipe says loopback = false);
+-- `network` gives it a way out:
 --
 --   mode = "veth" (root): a veth pair, one end in the sandbox as eth0 with
 --     its address, mtu and default route, the other on a bridge in the
@@ -29,8 +28,6 @@ local check = require "nsbox.check"
 local invalid = check.invalid
 
 local M = {}
-
-M.KEYS = { loopback = "value", network = "value" }
 
 local MODES = { "veth", "slirp4netns", "pasta" }
 local FIELDS = { mode = true, bridge = true, address = true, subnet = true, gateway = true, mtu = true, nat = true,
@@ -276,9 +273,6 @@ local function validate_dns(dns, has)
 end
 
 function M.validate(t, r, has)
-  r.loopback = check.boolean(t, "loopback")
-  if r.loopback then check.needs(has, "net", "loopback") end
-  if t.network == nil then return end
   local n = check.type(t.network, "table", "network")
   check.known_keys(n, FIELDS, "network")
   check.needs(has, "net", "network")
@@ -297,10 +291,8 @@ function M.validate(t, r, has)
   r.network = out
 end
 
--- The child only brings lo up; the parent does the rest while the child waits (see attach).
-function M.compile(r, _, add)
-  if check.set_of(r.namespaces).net and r.loopback ~= false then add { op = "loopback", desc = "bring lo up" } end
-end
+-- No step: the parent does it all while the child waits (see attach).
+function M.compile() end
 
 -- ---- the lease file ----
 

@@ -1,6 +1,7 @@
 -- nsbox.ns: the concern of which namespaces the command is in: those it
 -- creates (namespaces), those it joins (join), a new time namespace's
--- offsets (time). Usually clone creates them all at once. With `join` or a
+-- offsets (time), a new network namespace's lo brought up unless
+-- loopback = false. Usually clone creates them all at once. With `join` or a
 -- time namespace the plan starts instead with steps: setns into the joined
 -- namespaces, unshare the new ones (so that they belong to a joined user
 -- namespace), write the time offsets, then fork, because PID and time
@@ -19,8 +20,6 @@ local idmap = require "nsbox.idmap"
 local invalid = check.invalid
 
 local M = {}
-
-M.KEYS = { namespaces = "list", join = "value", time = "value" }
 
 -- The namespaces a recipe may ask for: nsbox.core's table, by name (the order of namespaces(7)).
 M.NAMESPACES = check.sorted_names(core.NAMESPACES)
@@ -148,6 +147,8 @@ function M.validate(t, r, has)
       .. "they need Linux 5.6 or later built with CONFIG_TIME_NS)")
   end
   if t.time ~= nil then r.time = validate_time(t.time, has) end
+  r.loopback = check.boolean(t, "loopback")
+  if r.loopback then check.needs(has, "net", "loopback") end
 end
 
 -- "monotonic 10 500000000": whole seconds rounded down, nanoseconds in [0, 1e9).
@@ -257,6 +258,7 @@ function M.compile(r, plan, add)
   if has.mount then
     add { op = "mount", desc = "make / private (recursive)", target = "/", options = { "rec", "private" } }
   end
+  if has.net and r.loopback ~= false then add { op = "loopback", desc = "bring lo up" } end
 end
 
 return M

@@ -99,7 +99,8 @@ end
 
 -- What core.spawn takes of the checked options, for the recipe r.
 function M.for_core(r, options, cgroup)
-  local before_release, after_exit = require("nsbox.network").attach(r) -- set up while the child waits
+  local before_release, after_exit -- the network, set up while the child waits
+  if r.network then before_release, after_exit = require("nsbox.network").attach(r) end
   return { foreground = options.foreground, fds = options.passed_fds, tty = terminal(r, options),
     json_status_fd = options.json_status_fd, namespace_ids = options.info_fd or options.json_status_fd,
     park = options.park, cgroup = cgroup, before_release = before_release, after_exit = after_exit,

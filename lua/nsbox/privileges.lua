@@ -11,11 +11,6 @@ local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = {
-  caps = "value", no_new_privs = "value", user = "value", rlimits = "map",
-  init = "value", die_with_parent = "value", umask = "value",
-}
-
 M.RLIMITS = check.sorted_names(core.RLIMITS) -- setrlimit(2)'s resources by name (nsbox.core's table)
 local RLIMIT_SET = check.set_of(M.RLIMITS)
 

@@ -5,12 +5,10 @@
 -- (a Lua table: settings and the ordered steps the child runs) is what
 -- core.plan copies into the C arena the child executes (csrc/plan.c).
 --
--- This module only orchestrates. Each concern of a recipe is a module with
--- one interface, and CONCERNS lists them in the order their steps run:
+-- This module only orchestrates. CONCERNS below lists the concerns of a
+-- recipe in the order their steps run, each with the keys it owns; each is
+-- a module with one interface:
 --
---   M.KEYS = { key = "value" | "list" | "map", ... }
---       the recipe keys it owns, and how fragments combine each: the later
---       fragment's value wins, lists append, maps merge key by key.
 --   M.validate(t, r, has)
 --       t: the merged recipe table, read raw (check.plain); r: the recipe
 --       being built, where it writes its keys, checked and normalized; has:
@@ -36,34 +34,57 @@ local Recipe = { __name = "nsbox.recipe" }
 Recipe.__index = Recipe
 M.Recipe = Recipe
 
-local CONCERNS = {}
-for i, name in ipairs {
-  "ns",         -- namespaces, join, time; then root of the user namespace, / private
-  "cgroups",    -- cgroup: limits, made by the parent; the cgroup namespace unshared after placement
-  "hostname",   -- hostname, domainname
-  "idmap",      -- uid_map, gid_map, setgroups, unprivileged (written by the parent)
-  "network",    -- loopback
-  "rootfs",     -- mounts, rootfs, masked, readonly, sysctl, propagation, ...
-  "exec",       -- argv, argv0, env, clearenv, cwd, new_session, tty, log
-  "privileges", -- rlimits, umask, caps, user, no_new_privs, init, die_with_parent
-  "seccomp",    -- the system-call filter, installed last, just before exec
-} do
-  CONCERNS[i] = require("nsbox." .. name)
-end
+-- Each concern: its module's name, the keys it owns and how fragments
+-- combine each (the later fragment's value wins, lists append, maps merge
+-- key by key), and whether it is on demand: loaded only for a recipe that
+-- sets one of its keys, which its validate and compile need to do anything,
+-- so that a recipe pays for loading no more than it uses.
+local CONCERNS = {
+  -- namespaces, join, time; then root of the user namespace, / private, lo up
+  { "ns", { namespaces = "list", join = "value", time = "value", loopback = "value" } },
+  -- cgroup: limits, made by the parent; the cgroup namespace unshared after placement
+  { "cgroups", { cgroup = "value" }, on_demand = true },
+  { "hostname", { hostname = "value", domainname = "value" } },
+  -- written by the parent
+  { "idmap", { uid_map = "list", gid_map = "list", setgroups = "value", unprivileged = "value" } },
+  -- veth, slirp4netns, pasta: set up by the parent while the child waits
+  { "network", { network = "value" }, on_demand = true },
+  { "rootfs", { mounts = "list", rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
+    masked = "list", readonly = "list", sysctl = "map", pause_before_root = "value" } },
+  { "exec", { argv = "value", argv0 = "value", env = "map", clearenv = "value", cwd = "value", new_session = "value",
+    tty = "value", log = "value" } },
+  { "privileges", { caps = "value", no_new_privs = "value", user = "value", rlimits = "map", init = "value",
+    die_with_parent = "value", umask = "value" } },
+  -- the system-call filter, installed last, just before exec
+  { "seccomp", { seccomp = "value" }, on_demand = true },
+}
 
 -- Every key a recipe may have, and how fragments combine it.
 local KEYS = {}
 for _, concern in ipairs(CONCERNS) do
-  for key, how in pairs(concern.KEYS) do
+  for key, how in pairs(concern[2]) do
     assert(not KEYS[key], key) -- each key has one owner
     KEYS[key] = how
   end
 end
 
+-- The concern's module, when t (a recipe's table or a validated recipe) needs it.
+local function module_for(concern, t)
+  if concern.on_demand then
+    local used = false
+    for key in pairs(concern[2]) do used = used or rawget(t, key) ~= nil end
+    if not used then return nil end
+  end
+  return require("nsbox." .. concern[1])
+end
+
 -- The validated, normalized copy of a merged recipe table.
 local function validate(t)
   local r, has = setmetatable({}, Recipe), {}
-  for _, concern in ipairs(CONCERNS) do concern.validate(t, r, has) end
+  for _, concern in ipairs(CONCERNS) do
+    local module = module_for(concern, t)
+    if module then module.validate(t, r, has) end
+  end
   return r
 end
 
@@ -115,7 +136,9 @@ function M.compile(r)
   local function add(step) steps[#steps + 1] = step end
   local plan = { steps = steps }
   for _, concern in ipairs(CONCERNS) do
-    local _, message, errno = concern.compile(r, plan, add)
+    local module = module_for(concern, r)
+    local _, message, errno
+    if module then _, message, errno = module.compile(r, plan, add) end
     if message then return nil, message, errno end
   end
   return plan

@@ -15,16 +15,10 @@
 local check = require "nsbox.check"
 local core = require "nsbox.core"
 local mounts = require "nsbox.mounts"
-local network = require "nsbox.network"
 
 local invalid = check.invalid
 
 local M = {}
-
-M.KEYS = {
-  mounts = "list", rootfs = "value", rootfs_readonly = "value", chroot = "value", propagation = "value",
-  masked = "list", readonly = "list", sysctl = "map", pause_before_root = "value",
-}
 
 local PROPAGATION = check.set_of { "private", "slave", "shared" }
 
@@ -271,7 +265,8 @@ function M.compile(r, _, add)
       add_inside(step)
     end)
   end
-  local resolv, message = network.resolv_mount(r)
+  local resolv, message
+  if r.network then resolv, message = require("nsbox.network").resolv_mount(r) end
   if message then return nil, message end
   if resolv then mounts.steps(resolv, at, add_inside) end
   hardening_steps(r, at, add_inside)

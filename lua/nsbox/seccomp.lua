@@ -16,8 +16,6 @@ local invalid = check.invalid
 
 local M = {}
 
-M.KEYS = { seccomp = "value" }
-
 local NAMES = core.seccomp_names()
 M.ACTIONS, M.ARCHITECTURES, M.OPS, M.FLAGS = NAMES.actions, NAMES.architectures, NAMES.ops, NAMES.flags
 
