@@ -230,6 +230,7 @@ local NSBOX_ALL = { "bin/nsbox", "all", "/bin/true" }
 local SCRIPT_ALL = { "lua", "recipes/all.lua", "/bin/true" }
 local LUA_BARE = { "lua5.4", "-e", "" } -- the interpreter's own start
 local PROCESS = { "/bin/true" } -- a process's own start
+local COMMAND_START = { "bin/nsbox", "--version" } -- the command's own start: Lua and its modules, no spawn
 local UNSHARE = { "unshare", "--user", "--map-root-user", "--uts", "--ipc", "--pid", "--fork", "--mount", "--net",
   "--mount-proc", "/bin/true" }
 local BWRAP = { "bwrap", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "/bin/true" }
@@ -415,8 +416,12 @@ end
 local function main()
   local date = capture("date -u '+%Y-%m-%d %H:%M:%S UTC'")
   local rows = in_process()
-  progress("whole command: nsbox all vs all.lua vs unshare vs bwrap vs lua5.4 -e '' vs /bin/true, %d runs each", RUNS)
-  local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP, SCRIPT_ALL, LUA_BARE, PROCESS })
+  progress("whole command: nsbox all vs all.lua vs unshare vs bwrap vs lua5.4 -e '' vs /bin/true vs nsbox --version "
+    .. "vs the C floor, %d runs each", RUNS)
+  -- The last shape's floor as a whole command: one spawn from a C program's start.
+  local last_floor = rows[#rows].floor_args
+  local floor_once = last_floor and { "build/bench/floor", "vm", "1", table.unpack(last_floor) } or PROCESS
+  local whole = whole_commands(NSBOX_ALL, { UNSHARE, BWRAP, SCRIPT_ALL, LUA_BARE, PROCESS, COMMAND_START, floor_once })
   local per_spawn = seccomp_per_spawn()
   local oci_results, oci_note = oci(BUNDLE)
   local seccomp_results = oci(seccomp_bundle())
@@ -462,6 +467,12 @@ local function main()
   compare("whole command, `lua recipes/all.lua /bin/true` vs bwrap", script, bwrap, "bwrap")
   compare("start of the interpreter alone, `lua5.4 -e ''`, vs unshare", whole[4], unshare, "unshare")
   compare("start of a process alone, `/bin/true`, vs unshare", whole[5], unshare, "unshare")
+  compare("start of the command alone, `nsbox --version` (Lua and its modules, no spawn), vs `/bin/true`", whole[6],
+    whole[5], "/bin/true")
+  if last_floor then
+    compare(("whole command, the C floor of %s run once (`bench/floor.c`: the same spawn from a C program's start) "
+      .. "vs unshare"):format(rows[#rows].shape.name), whole[7], unshare, "unshare")
+  end
   if oci_results then
     compare(("whole command, `nsbox oci BUNDLE` vs `crun --cgroup-manager=disabled run` (busybox "
       .. "bundle%s)"):format(oci_note), oci_results.nsbox, oci_results[1], "crun")
