@@ -322,13 +322,16 @@ local function seccomp_bundle()
 end
 
 -- The runtimes' command lines (runc's grammar) against one state root each.
--- Absolute roots: crun's start does not find a relative one.
+-- Absolute roots: crun's start does not find a relative one. crun runs
+-- without cgroups (it refuses this hybrid host's), runc with them: nsbox is
+-- timed both ways, each compared with the runtime doing the same.
 local function runtime_argvs()
   local states = capture("pwd") .. "/build/bench/state-"
   return {
     { "bin/nsbox", "--root", states .. "nsbox" },
     { "crun", "--cgroup-manager=disabled", "--root", states .. "crun" },
     { "runc", "--root", states .. "runc" },
+    { "bin/nsbox", "--cgroup-manager=disabled", "--root", states .. "nsbox-nocg" },
   }
 end
 
@@ -340,7 +343,8 @@ end
 
 -- The OCI runtime alone, as an engine calls it: `run --bundle`, and the
 -- lifecycle create, start, delete --force (which kills what is still running)
--- in one sh. Each row: the results of nsbox, crun, runc (a missing one: {failure="missing"}).
+-- in one sh. Each row: the results of nsbox, crun, runc and nsbox without cgroups (a missing one:
+-- {failure="missing"}).
 local function runtimes()
   local wrapper, note = cgroup_wrapper()
   local id = "nsbox-bench-" .. PID
@@ -353,9 +357,9 @@ local function runtimes()
       :format(r, quote(BUNDLE), id, r, id, r, id) }
   end
   progress("runtime: run --bundle, nsbox vs crun vs runc, %d runs each", RUNS)
-  local run_results = whole_commands(run[1], { run[2], run[3] }, wrapper)
+  local run_results = whole_commands(run[1], { run[2], run[3], run[4] }, wrapper)
   progress("runtime: create + start + delete, nsbox vs crun vs runc, %d runs each", RUNS)
-  local lifecycle_results = whole_commands(lifecycle[1], { lifecycle[2], lifecycle[3] }, wrapper)
+  local lifecycle_results = whole_commands(lifecycle[1], { lifecycle[2], lifecycle[3], lifecycle[4] }, wrapper)
   return { run = run_results, lifecycle = lifecycle_results }, note
 end
 
@@ -489,13 +493,13 @@ local function main()
     end
   end
 
-  for _, what in ipairs { { "run", "`nsbox run --bundle BUNDLE ID`" },
-    { "lifecycle", "`nsbox create` + `start` + `delete --force` in one sh" } } do
+  for _, what in ipairs { { "run", "`run --bundle BUNDLE ID`" },
+    { "lifecycle", "`create` + `start` + `delete --force` in one sh" } } do
     local results = runtime_results[what[1]]
-    for i, peer in ipairs { "crun", "runc" } do
-      compare(("runtime alone, %s vs %s's (busybox bundle%s)"):format(what[2], peer, runtime_note), results.nsbox,
-        results[i], peer)
-    end
+    compare(("runtime alone, %s, without cgroups (`--cgroup-manager=disabled`), nsbox vs crun (busybox bundle%s)")
+      :format(what[2], runtime_note), results[3], results[1], "crun")
+    compare(("runtime alone, %s, with cgroups in every hierarchy, nsbox vs runc"):format(what[2]), results.nsbox,
+      results[2], "runc")
   end
 
   local function rss(result) return result.failure and "n/a" or ("%d KiB"):format(result.rss_kb) end

@@ -162,6 +162,21 @@ describe("nsbox as an OCI runtime", function()
     assert.is_nil(H.slurp(pids_dir .. "/cgroup.procs"))
   end)
 
+  H.root_it("makes no cgroups with --cgroup-manager=disabled, as crun: the container runs, pause refuses", function()
+    local config = cjson.decode(H.slurp(dir .. "/config.json"))
+    config.linux.resources = { pids = { limit = 9 } }
+    H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 0, "" }, { nsbox("--cgroup-manager", "disabled", "create", "--bundle", dir, ID) })
+    local pid = state().pid
+    assert.equal(H.slurp("/proc/self/cgroup"):match("\n%d+:pids:%S+"),
+      H.slurp("/proc/" .. pid .. "/cgroup"):match("\n%d+:pids:%S+"))
+    assert.same({ 0, "" }, { nsbox("start", ID) })
+    assert.same({ 1, "nsbox: container " .. ID .. " has no cgroups (its caller could make none, or it was made with "
+      .. "--cgroup-manager=disabled)\n" }, { nsbox("pause", ID) })
+    assert.same({ 0, "" }, { nsbox("delete", "--force", ID) })
+    assert.is_true(gone(pid))
+  end)
+
   H.root_it("pauses and resumes the container with the freezer, and updates its limits", function()
     nsbox("create", "--bundle", dir, ID)
     nsbox("start", ID)

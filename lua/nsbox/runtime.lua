@@ -238,8 +238,14 @@ end
 -- Every container gets cgroups where the caller may make them (in every hierarchy, for update and pause),
 -- named after it unless linux.cgroupsPath places them. nsbox makes cgroups only beneath its caller's: an
 -- absolute cgroupsPath elsewhere (podman's /libpod_parent/libpod-ID, called by conmon in
--- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup.
+-- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup. With
+-- --cgroup-manager=disabled none, as crun makes none: linux.resources are not applied.
 local function with_cgroups(r, id)
+  if global["cgroup-manager"] == "disabled" then
+    if r.cgroup then log("debug", "--cgroup-manager=disabled: linux.resources and cgroupsPath are not applied") end
+    r.cgroup = nil
+    return
+  end
   if not r.cgroup and not cgroups.possible() then return end
   r.cgroup = r.cgroup or {}
   r.cgroup.every_hierarchy = true
@@ -593,7 +599,8 @@ local function cgroup_or_fail(c)
   local cg = cgroup_of(c)
   if not cg then
     c:unlock()
-    fail("container %s has no cgroups (its caller could make none)", c.fields.id)
+    fail("container %s has no cgroups (its caller could make none, or it was made with --cgroup-manager=disabled)",
+      c.fields.id)
   end
   return cg
 end
