@@ -7,9 +7,10 @@ set -eu
 # OCI bundle as nsbox for the side-by-side spec (and runc too for make bench); bubblewrap runs the bwrap
 # command lines nsbox takes; lua-check is luacheck, for make lint. Networks: libnftables-dev (NAT and ports,
 # loaded at run time), slirp4netns and passt (pasta) (rootless networks), nftables (the specs read the rules with nft).
+# podman (with conmon) and containerd are the engines the runtime's specs drive nsbox from.
 PACKAGES="make gcc libc6-dev lua5.4 liblua5.4-dev libcap-dev libseccomp-dev lua-busted luarocks lua-cjson bubblewrap
           lua-check iproute2 procps util-linux busybox-static crun runc
-          libnftables-dev slirp4netns passt nftables"
+          libnftables-dev slirp4netns passt nftables podman conmon containerd"
 
 missing=""
 for p in $PACKAGES; do
