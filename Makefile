@@ -13,12 +13,14 @@ CAP_LIB     ?= /usr/lib
 SECCOMP_INC ?= /usr/include
 SECCOMP_LIB ?= /usr/lib
 ALL_CFLAGS  := -std=c11 -fPIC $(WARNINGS) -I$(LUA_INC) -I$(CAP_INC) -I$(SECCOMP_INC) $(CFLAGS)
-# libcap and libseccomp from their static archives: each shared library
-# costs its loading at every start (0.1 ms apiece here, of a whole `nsbox`
-# command's 3), and their symbols stay ours (not exported to other modules).
-# Rebuild nsbox after a security update of either; `make STATIC_DEPS=no`
-# links the shared libraries instead.
-STATIC_DEPS ?= yes
+# libcap and libseccomp from their static archives where they are installed
+# (Debian's -dev packages have them): each shared library costs its loading
+# at every start (0.1 ms apiece here, of a whole `nsbox` command's 3), and
+# their symbols stay ours (not exported to other modules). Rebuild nsbox
+# after a security update of either; `make STATIC_DEPS=no` links the shared
+# libraries, as the build does where an archive is missing.
+static_archive = $(firstword $(wildcard $(1)/$(2)) $(filter /%,$(shell $(CC) -print-file-name=$(2))))
+STATIC_DEPS ?= $(if $(and $(call static_archive,$(CAP_LIB),libcap.a),$(call static_archive,$(SECCOMP_LIB),libseccomp.a)),yes,no)
 ifeq ($(STATIC_DEPS),yes)
 LIBS        := -L$(CAP_LIB) -l:libcap.a -L$(SECCOMP_LIB) -l:libseccomp.a -Wl,--exclude-libs,libcap.a:libseccomp.a
 else
@@ -42,8 +44,9 @@ COMMAND := bin/nsbox
 # Beside the module: exec'd by the sandbox, so static, to run inside any rootfs.
 INIT := build/nsbox/nsbox-init
 INIT_SRC := csrc/init/nsbox-init.c
-# Without a C library where csrc/init/bare.h has the start-up code (it says why).
-ifneq ($(filter x86_64-% aarch64-%,$(shell $(CC) -dumpmachine)),)
+# Without a C library where csrc/init/bare.h has the start-up code (it says why);
+# not for x32, whose longs are 4 bytes.
+ifneq ($(filter-out %x32,$(filter x86_64-% aarch64-%,$(shell $(CC) -dumpmachine))),)
 INIT_FLAGS := -DNSBOX_INIT_BARE=1 -ffreestanding -fno-stack-protector -nostdlib
 endif
 

@@ -60,8 +60,8 @@ __asm__(".text\n"
 #error "no bare start-up for this machine: build nsbox-init without NSBOX_INIT_BARE"
 #endif
 
-/* What _start calls: never returns. */
-_Noreturn void start_from_stack(long *stack);
+/* What _start calls: never returns. Kept by name: only the assembly calls it (link-time optimisation would drop it). */
+_Noreturn void start_from_stack(long *stack) __attribute__((used));
 static _Noreturn void init_main(int argc, char **argv);
 
 _Noreturn void start_from_stack(long *stack)
