@@ -21,8 +21,10 @@
 
 /*
  * tools/embed.lua's hash: FNV-1a's step over little-endian 8-byte words,
- * then over the bytes left (the two must agree). n is a multiple of 8 but
- * for the last block of a file.
+ * each followed by folding the high half into the low (a multiply carries
+ * bits only upwards: without the fold, edits in two words' top bytes could
+ * cancel out), then FNV-1a over the bytes left. The two must agree. n is a
+ * multiple of 8 but for the last block of a file.
  */
 static uint64_t hash_block(const unsigned char *p, size_t n, uint64_t hash)
 {
@@ -34,6 +36,7 @@ static uint64_t hash_block(const unsigned char *p, size_t n, uint64_t hash)
 
 		memcpy(&word, p + i, sizeof(word));
 		hash = (hash ^ le64toh(word)) * prime;
+		hash ^= hash >> 32;
 	}
 	for (; i < n; i++)
 		hash = (hash ^ p[i]) * prime;

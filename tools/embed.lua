@@ -11,12 +11,17 @@
 local out_path = arg[1]
 
 -- The source's hash, as csrc/modules.c computes it: FNV-1a's step (xor,
--- then multiply by its 64-bit prime) over little-endian 8-byte words, then
--- over the bytes left: a word a step, as a byte a step was most of the cost
--- of checking a module at start. Lua's integers wrap like C's uint64_t.
+-- then multiply by its 64-bit prime) over little-endian 8-byte words, each
+-- followed by folding the high half into the low (csrc/modules.c says why),
+-- then FNV-1a over the bytes left: a word a step, as a byte a step was most
+-- of the cost of checking a module at start. Lua's integers wrap like C's
+-- uint64_t, and >> shifts in zeros as C's does on an unsigned one.
 local function source_hash(text)
   local hash, prime, words = -3750763034362895579, 1099511628211, #text // 8 -- 14695981039346656037, signed
-  for i = 0, words - 1 do hash = (hash ~ string.unpack("<i8", text, i * 8 + 1)) * prime end
+  for i = 0, words - 1 do
+    hash = (hash ~ string.unpack("<i8", text, i * 8 + 1)) * prime
+    hash = hash ~ (hash >> 32)
+  end
   for i = words * 8 + 1, #text do hash = (hash ~ text:byte(i)) * prime end
   return hash
 end
