@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -172,23 +173,35 @@ static pid_t clone_child(const struct plan *plan, struct child_args *args)
 
 /*
  * Where nsbox-init is, when not beside this module's own file: the nsbox
- * command links the core in, and names the one installed beside the core.so
- * it would have loaded (core.init_program).
+ * command links the core in (dladdr would name the program, as its caller
+ * spelled it) and says, through core.init_program, which nsbox-init goes
+ * with it: the one beside the core.so Lua's C path finds, or none.
  */
 static char init_program[PATH_MAX];
+static bool init_program_given;
 
+/* core.init_program(path | false) */
 static int l_init_program(lua_State *L)
 {
-	size_t len;
-	const char *path = luaL_checklstring(L, 1, &len);
+	size_t len = 0;
+	const char *path = lua_toboolean(L, 1) ? luaL_checklstring(L, 1, &len) : "";
 
-	luaL_argcheck(L, len < sizeof(init_program) && path[0] == '/', 1, "an absolute path");
+	luaL_argcheck(L, len < sizeof(init_program) && (len == 0 || path[0] == '/'), 1, "an absolute path, or false");
 	memcpy(init_program, path, len + 1);
+	init_program_given = true;
 	return 0;
 }
 
+/* What a failure to open nsbox-init names. */
+static const char *init_program_place(void)
+{
+	if (!init_program_given)
+		return "nsbox-init (installed beside nsbox.core)";
+	return init_program[0] != '\0' ? init_program : "nsbox-init (installed beside a core.so on Lua's C path; none is)";
+}
+
 /*
- * nsbox-init: as named by core.init_program, or beside this module (dladdr
+ * nsbox-init: as core.init_program says, or beside this module (dladdr
  * finds where it was loaded from). The child execs it from the descriptor,
  * which works after pivot_root too. -1 with errno set when it cannot be
  * opened.
@@ -200,8 +213,12 @@ static int open_init_program(void)
 	Dl_info info;
 	const char *slash;
 
-	if (init_program[0] != '\0')
-		return open(init_program, O_PATH | O_CLOEXEC);
+	if (init_program_given) {
+		if (init_program[0] != '\0')
+			return open(init_program, O_PATH | O_CLOEXEC);
+		errno = ENOENT;
+		return -1;
+	}
 	if (dladdr(&marker, &info) == 0 || info.dli_fname == NULL ||
 	    (slash = strrchr(info.dli_fname, '/')) == NULL) {
 		errno = ENOENT;
@@ -585,7 +602,7 @@ static int open_all(lua_State *L, int files, struct child_args *args, struct pip
 	if (open_pipes(plan, p, args, tty) < 0 || park_above(args, pass) < 0)
 		return -1;
 	failed[0] = "init";
-	failed[1] = "nsbox-init (installed beside nsbox.core)";
+	failed[1] = init_program_place();
 	return plan->supervised && (args->init_fd = open_init_program()) < 0 ? -1 : 0;
 }
 

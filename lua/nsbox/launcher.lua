@@ -133,7 +133,7 @@ function M.main(self, args, host)
   package.cpath = (found and found.lib .. "/?.so;" or "") .. absolute_only(package.cpath)
   -- nsbox.core is linked into this program; nsbox-init is installed beside the core.so it would load.
   local core_so = package.searchpath("nsbox.core", package.cpath)
-  if core_so then require("nsbox.core").init_program((core_so:gsub("[^/]*$", "nsbox-init"))) end
+  require("nsbox.core").init_program(core_so and (core_so:gsub("[^/]*$", "nsbox-init")) or false)
   local ok, command = pcall(require, "nsbox.command")
   if not ok then
     io.stderr:write("nsbox: nsbox's modules are not installed", found and "" or " (and no usable checkout)", ":\n",
