@@ -156,12 +156,13 @@ describe("oci.translate of linux.resources and linux.cgroupsPath", function()
     assert.same({ path = "ctr", limits = { cpu = { period = 50000 } } }, r.cgroup)
   end)
 
-  it("for a caller that makes no cgroups (the runtime), refuses limits and keeps the deny-all rule as a no-op",
+  it("for a caller that makes no cgroups (the runtime's --cgroup-manager=disabled), refuses limits and keeps the "
+    .. "deny-all rule as a no-op",
     function()
       assert.same(crun_recipe(), oci.translate(fixture("crun"), BUNDLE, { cgroups = false }))
       local c = fixture("crun")
       c.linux.resources.pids = { limit = 64 }
-      assert.equal("nsbox.oci: unsupported field 'linux.resources' (nsbox's OCI runtime makes no cgroups yet)",
+      assert.equal("nsbox.oci: unsupported field 'linux.resources' (its caller makes no cgroups)",
         select(2, pcall(oci.translate, c, BUNDLE, { cgroups = false })))
     end)
 

@@ -166,6 +166,11 @@ describe("nsbox as an OCI runtime", function()
     local config = cjson.decode(H.slurp(dir .. "/config.json"))
     config.linux.resources = { pids = { limit = 9 } }
     H.write(dir .. "/config.json", cjson.encode(config))
+    assert.same({ 1, "nsbox: nsbox.oci: unsupported field 'linux.resources' (its caller makes no cgroups)\n" },
+      { nsbox("--cgroup-manager", "disabled", "create", "--bundle", dir, ID) })
+    assert.equal("", H.sh("ls " .. root))
+    config.linux.resources = nil
+    H.write(dir .. "/config.json", cjson.encode(config))
     assert.same({ 0, "" }, { nsbox("--cgroup-manager", "disabled", "create", "--bundle", dir, ID) })
     local pid = state().pid
     assert.equal(H.slurp("/proc/self/cgroup"):match("\n%d+:pids:%S+"),

@@ -766,7 +766,7 @@ end
 
 local RESOURCES = set_of { "devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "unified" }
 
--- no_cgroups: why the caller makes none (nsbox's runtime), or nil.
+-- no_cgroups: why the caller makes none (nsbox's runtime with --cgroup-manager=disabled), or nil.
 local function resources(res, r, no_cgroups)
   local path, limits = "linux.resources", {}
   object(res, path, RESOURCES)
@@ -815,7 +815,7 @@ end
 local CONFIG = set_of { "ociVersion", "annotations", "process", "root", "hostname", "domainname", "mounts", "linux" }
 
 local function translate(config, bundle, options)
-  local no_cgroups = options and options.cgroups == false and "nsbox's OCI runtime makes no cgroups yet" or nil
+  local no_cgroups = options and options.cgroups == false and "its caller makes no cgroups" or nil
   -- Once here, not per relative path: pwd is a process of its own.
   if bundle and bundle:sub(1, 1) ~= "/" then bundle = current_dir() .. "/" .. bundle end
   -- Read raw and bounded, as nsbox.recipe reads a recipe: no metamethod of the caller's runs.

@@ -151,8 +151,10 @@ local function plainly(fn, ...)
   return table.unpack(results, 2, results.n)
 end
 
+-- With --cgroup-manager=disabled no cgroups are made: linux.resources and cgroupsPath are refused, but
+-- for the device rules that hold without a device cgroup (nsbox.oci).
 local function translated(config, bundle)
-  return plainly(oci.translate, config, bundle)
+  return plainly(oci.translate, config, bundle, { cgroups = global["cgroup-manager"] ~= "disabled" })
 end
 
 -- The container's state, locked until unlock; runc's words when there is none.
@@ -238,14 +240,10 @@ end
 -- Every container gets cgroups where the caller may make them (in every hierarchy, for update and pause),
 -- named after it unless linux.cgroupsPath places them. nsbox makes cgroups only beneath its caller's: an
 -- absolute cgroupsPath elsewhere (podman's /libpod_parent/libpod-ID, called by conmon in
--- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup. With
--- --cgroup-manager=disabled none, as crun makes none: linux.resources are not applied.
+-- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup. None with
+-- --cgroup-manager=disabled, as crun makes none (translated refused what would need them).
 local function with_cgroups(r, id)
-  if global["cgroup-manager"] == "disabled" then
-    if r.cgroup then log("debug", "--cgroup-manager=disabled: linux.resources and cgroupsPath are not applied") end
-    r.cgroup = nil
-    return
-  end
+  if global["cgroup-manager"] == "disabled" then return end
   if not r.cgroup and not cgroups.possible() then return end
   r.cgroup = r.cgroup or {}
   r.cgroup.every_hierarchy = true
