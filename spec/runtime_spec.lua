@@ -55,21 +55,23 @@ local function gone(pid)
   return stat == nil or stat:match("^%d+ %b() ([ZX])") ~= nil
 end
 
--- The bundle's output once its program has said "started": its echo comes after start returns.
-local function output_once_started(out)
+-- Whether ready() became true within 10 seconds, asking every 0.1 s.
+local function within_10s(ready)
   for _ = 1, 100 do
-    if (H.slurp(out) or ""):find("started") then break end
-    H.sh("sleep 0.1")
-  end
-  return H.slurp(out)
-end
-
-local function wait_gone(pid)
-  for _ = 1, 100 do
-    if gone(pid) then return true end
+    if ready() then return true end
     H.sh("sleep 0.1")
   end
   return false
+end
+
+local function wait_gone(pid)
+  return within_10s(function() return gone(pid) end)
+end
+
+-- The bundle's output once its program has said "started": its echo comes after start returns.
+local function output_once_started(out)
+  within_10s(function() return (H.slurp(out) or ""):find("started") ~= nil end)
+  return H.slurp(out)
 end
 
 describe("nsbox as an OCI runtime", function()

@@ -21,7 +21,6 @@ M.recipe = recipe.compose
 -- Recipe fragments to compose with: nsbox.recipe(nsbox.protect_kernel, { ... }).
 M.protect_kernel = require("nsbox.rootfs").PROTECT_KERNEL
 
-
 local function logging(r)
   local level = r.log or os.getenv("NSBOX_LOG")
   return level == "debug"

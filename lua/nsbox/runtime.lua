@@ -151,10 +151,15 @@ local function plainly(fn, ...)
   return table.unpack(results, 2, results.n)
 end
 
--- With --cgroup-manager=disabled no cgroups are made: linux.resources and cgroupsPath are refused, but
--- for the device rules that hold without a device cgroup (nsbox.oci).
+-- Whether containers get cgroups: not with --cgroup-manager=disabled, as crun's.
+local function makes_cgroups()
+  return global["cgroup-manager"] ~= "disabled"
+end
+
+-- Without cgroups, linux.resources and cgroupsPath are refused, but for the device rules that hold
+-- without a device cgroup (nsbox.oci).
 local function translated(config, bundle)
-  return plainly(oci.translate, config, bundle, { cgroups = global["cgroup-manager"] ~= "disabled" })
+  return plainly(oci.translate, config, bundle, { cgroups = makes_cgroups() })
 end
 
 -- The container's state, locked until unlock; runc's words when there is none.
@@ -240,11 +245,10 @@ end
 -- Every container gets cgroups where the caller may make them (in every hierarchy, for update and pause),
 -- named after it unless linux.cgroupsPath places them. nsbox makes cgroups only beneath its caller's: an
 -- absolute cgroupsPath elsewhere (podman's /libpod_parent/libpod-ID, called by conmon in
--- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup. None with
--- --cgroup-manager=disabled, as crun makes none (translated refused what would need them).
+-- /libpod_parent/conmon) is taken as the same path beneath the caller's cgroup. None without
+-- makes_cgroups() (translated refused what would need them).
 local function with_cgroups(r, id)
-  if global["cgroup-manager"] == "disabled" then return end
-  if not r.cgroup and not cgroups.possible() then return end
+  if not makes_cgroups() or not r.cgroup and not cgroups.possible() then return end
   r.cgroup = r.cgroup or {}
   r.cgroup.every_hierarchy = true
   local path = r.cgroup.path
