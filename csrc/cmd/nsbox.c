@@ -95,7 +95,7 @@ static int run_launcher(lua_State *L)
 	lua_pushboolean(L, 1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
 	luaL_openlibs(L);
-	modules_preload(L);
+	/* The core, once the launcher requires it, preloads the other modules (core.c). */
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	lua_pushcfunction(L, luaopen_nsbox_core);
 	lua_setfield(L, -2, "nsbox.core");
